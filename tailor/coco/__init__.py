@@ -1,0 +1,44 @@
+"""COCO toolkit: the field reference, the validator, quotas, merging, box conversions and importers.
+
+Pure functions over bytes and parsed data: nothing here opens a network connection or a database. Fetching files
+and images is the caller's job (see `tailor.blobs`); `check_images` takes the fetch function as an argument.
+"""
+
+from ._boxes import to_absolute, to_pycocotools, to_relative
+from ._dataset import CocoDataset
+from ._images import ImageCheck, check_image_bytes, check_images
+from ._importer import import_folder
+from ._kinds import AnnotationKind, Purpose
+from ._problems import Problem, ProblemCode, Severity
+from ._quotas import ALLOWED_IMAGE_FORMATS, MAX_IMAGE_BYTES, Quota, check_quotas, quota_for
+from ._reference import CocoAnnotation, CocoCategory, CocoFile, CocoImage
+from ._validate import CocoSource, ValidationReport, check_file, validate_coco
+
+__all__ = [
+    "ALLOWED_IMAGE_FORMATS",
+    "MAX_IMAGE_BYTES",
+    "AnnotationKind",
+    "CocoAnnotation",
+    "CocoCategory",
+    "CocoDataset",
+    "CocoFile",
+    "CocoImage",
+    "CocoSource",
+    "ImageCheck",
+    "Problem",
+    "ProblemCode",
+    "Purpose",
+    "Quota",
+    "Severity",
+    "ValidationReport",
+    "check_file",
+    "check_image_bytes",
+    "check_images",
+    "check_quotas",
+    "import_folder",
+    "quota_for",
+    "to_absolute",
+    "to_pycocotools",
+    "to_relative",
+    "validate_coco",
+]

@@ -1,0 +1,151 @@
+"""Column checks: one field of every record of a list, checked at C speed when it is clean.
+
+A clean column (every value of the right type) is checked with a few passes in C (`set(map(type, ...))`, numpy);
+only a column with something wrong in it is walked in Python, to name each bad record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+from msgspec import UNSET
+
+from ._decode import describe
+from ._problems import Problem, ProblemCode
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+class _NotAnObject:
+    """Stands for the fields of an entry that was not an object (reported once, when it was decoded)."""
+
+
+NOT_AN_OBJECT = _NotAnObject()
+
+
+@dataclass(slots=True)
+class Collector:
+    """Collects the problems of one file; `at` builds a JSON path like `images[12].width`."""
+
+    file: str | None
+    section: str
+    problems: list[Problem] = field(default_factory=list)
+    offset: int = 0  # index of the current chunk's first record in the whole list
+
+    def at(self, index: int, name: str | None = None) -> str:
+        return f"{self.section}[{index + self.offset}]" + (f".{name}" if name else "")
+
+    def add(self, code: ProblemCode, index: int, name: str | None, message: str) -> None:
+        self.problems.append(Problem(code, self.at(index, name), message, self.file))
+
+
+def column(records: list[Any], name: str) -> list[Any]:
+    if None in records:  # only after the generic decode, for entries that were not objects
+        return [NOT_AN_OBJECT if r is None else getattr(r, name) for r in records]
+    return list(map(attrgetter(name), records))
+
+
+def _absent(value: Any) -> str | None:
+    if value is UNSET:
+        return "is missing"
+    if value is None:
+        return "is null"
+    return None
+
+
+def int_column(
+    values: list[Any],
+    out: Collector,
+    name: str,
+    *,
+    minimum: int,
+    meaning: str,
+    below_code: ProblemCode,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integers of one field, with a mask of the usable ones; reports missing, non-integer and too small values."""
+    n = len(values)
+    if set(map(type, values)) == {int}:
+        try:
+            array = np.fromiter(values, dtype=np.int64, count=n)
+        except OverflowError:
+            array = None
+        if array is not None:
+            ok = array >= minimum
+            if not ok.all():
+                for i in np.flatnonzero(~ok).tolist():
+                    out.add(below_code, i, name, f"{meaning} must be at least {minimum}, got {values[i]}")
+            return array, ok
+    array = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    for i, value in enumerate(values):
+        if value is NOT_AN_OBJECT:
+            continue
+        if (why := _absent(value)) is not None:
+            out.add(ProblemCode.MISSING_FIELD, i, name, f"`{name}` {why}; it is required ({meaning})")
+        elif type(value) is not int:
+            out.add(ProblemCode.WRONG_TYPE, i, name, f"{meaning} must be an integer, got {describe(value)}")
+        elif not _INT64_MIN <= value <= _INT64_MAX:
+            out.add(below_code, i, name, f"{meaning} is out of range: {value}")
+        elif value < minimum:
+            out.add(below_code, i, name, f"{meaning} must be at least {minimum}, got {value}")
+        else:
+            array[i] = value
+            ok[i] = True
+    return array, ok
+
+
+def str_column(values: list[Any], out: Collector, name: str, *, meaning: str) -> np.ndarray:
+    """Mask of the values that are non-empty strings; reports the others."""
+    n = len(values)
+    if set(map(type, values)) == {str} and all(values):
+        return np.ones(n, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    for i, value in enumerate(values):
+        if value is NOT_AN_OBJECT:
+            continue
+        if (why := _absent(value)) is not None:
+            out.add(ProblemCode.MISSING_FIELD, i, name, f"`{name}` {why}; it is required ({meaning})")
+        elif type(value) is not str:
+            out.add(ProblemCode.WRONG_TYPE, i, name, f"{meaning} must be a string, got {describe(value)}")
+        elif not value.strip():
+            out.add(ProblemCode.EMPTY_NAME, i, name, f"{meaning} must not be empty")
+        else:
+            ok[i] = True
+    return ok
+
+
+def duplicates(keys: np.ndarray, ok: np.ndarray) -> list[tuple[int, int]]:
+    """(position, position of the first record with the same key) for every repeat among the usable records."""
+    positions = np.flatnonzero(ok)
+    if positions.size < 2:
+        return []
+    used = keys[positions]
+    order = np.argsort(used, kind="stable")
+    ranked = used[order]
+    repeat = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1
+    if repeat.size == 0:
+        return []
+    # The first record of each run of equal keys is the one the repeats point back to.
+    run_start = np.maximum.accumulate(np.where(np.r_[True, ranked[1:] != ranked[:-1]], np.arange(ranked.size), 0))
+    return [
+        (int(positions[order[r]]), int(positions[order[run_start[r]]])) for r in repeat.tolist()
+    ]
+
+
+def duplicate_strings(values: list[Any], ok: np.ndarray) -> list[tuple[int, int]]:
+    """Like `duplicates`, for string keys."""
+    seen: dict[str, int] = {}
+    repeats = []
+    usable = values if ok.all() else [v if k else None for v, k in zip(values, ok.tolist())]
+    if len(set(usable) - {None}) == int(ok.sum()):
+        return []
+    for i, value in enumerate(usable):
+        if value is None:
+            continue
+        first = seen.setdefault(value, i)
+        if first != i:
+            repeats.append((i, first))
+    return repeats

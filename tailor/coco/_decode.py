@@ -1,0 +1,194 @@
+"""Bytes to records, one top-level list at a time, never raising.
+
+Each list (`categories`, `images`, `annotations`) is decoded on its own so that a million-record file never holds
+more than one list of records at once beside its bytes. The fast path decodes straight into the lenient record
+types of `_reference`; only when a list is not a list of objects does a slower generic decode find every record
+that is not an object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from ._problems import Problem, ProblemCode
+from ._reference import RAW_SECTIONS
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+
+
+# Each list is first decoded as raw JSON values (views into the file, no copies), then its records are decoded
+# CHUNK at a time; a file of a million records never holds more than one chunk of record objects.
+CHUNK = 65536
+_RAW_LISTS = {n: msgspec.defstruct(f"_{n}", [(n, list[msgspec.Raw], UNSET)]) for n in RAW_SECTIONS}
+_ANY = {n: msgspec.defstruct(f"_{n}_any", [(n, Any, UNSET)]) for n in RAW_SECTIONS}
+_CHUNK_DECODERS = {n: msgspec.json.Decoder(list[t]) for n, t in RAW_SECTIONS.items()}  # type: ignore[valid-type]
+_ANY_DECODER = msgspec.json.Decoder()
+
+
+class DocumentError(Exception):
+    """The file cannot be read as a COCO document at all; `problem` says why."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass(slots=True)
+class Section:
+    """One top-level list of a file. `chunks()` yields (offset, records); a record is None where the entry is
+    not an object, which is reported in `problems` as it is met."""
+
+    name: str
+    file: str | None
+    raws: list[msgspec.Raw] | None  # None: the list is missing or not a list
+    problems: list[Problem]
+
+    def __len__(self) -> int:
+        return len(self.raws or ())
+
+    def chunks(self) -> Iterator[tuple[int, list[Any]]]:
+        raws = self.raws or []
+        decoder = _CHUNK_DECODERS[self.name]
+        for start in range(0, len(raws), CHUNK):
+            part = raws[start : start + CHUNK]
+            try:
+                records = decoder.decode(b"[" + b",".join(part) + b"]")
+            except msgspec.ValidationError:
+                records = [self._one(start + k, raw) for k, raw in enumerate(part)]
+            yield start, records
+
+    def _one(self, index: int, raw: msgspec.Raw) -> Any:
+        record_type = RAW_SECTIONS[self.name]
+        path = f"{self.name}[{index}]"
+        try:
+            element = _ANY_DECODER.decode(raw)
+        except msgspec.ValidationError as exc:  # e.g. a number too large for any float
+            self.problems.append(_validation_problem(exc, self.file, prefix=path))
+            return None
+        if not isinstance(element, dict):
+            self.problems.append(
+                Problem(
+                    ProblemCode.WRONG_TYPE, path,
+                    f"each entry of `{self.name}` must be an object, got {describe(element)}", self.file,
+                )
+            )
+            return None
+        return record_type(**{k: element[k] for k in record_type.__struct_fields__ if k in element})
+
+
+def strip_bom(data: bytes, file: str | None) -> bytes:
+    """Drop a UTF-8 byte order mark (Windows tools write one); refuse UTF-16 with a message that says what to do."""
+    if data.startswith(_UTF8_BOM):
+        return data[len(_UTF8_BOM) :]
+    if data.startswith(_UTF16_BOMS):
+        raise DocumentError(
+            Problem(
+                ProblemCode.INVALID_ENCODING, "$",
+                "the file is UTF-16 encoded; COCO files must be UTF-8: save it again as UTF-8", file,
+            )
+        )
+    return data
+
+
+def decode_section(data: bytes, name: str, file: str | None) -> Section:
+    """Find the top-level list `name`; raise DocumentError when the file is not a JSON object at all."""
+    try:
+        raws = getattr(_decode(data, _RAW_LISTS[name], file), name)
+    except msgspec.ValidationError:
+        try:
+            value = getattr(_decode(data, _ANY[name], file), name)
+        except msgspec.ValidationError as exc:
+            raise DocumentError(_validation_problem(exc, file)) from None
+        return Section(
+            name, file, None,
+            [Problem(ProblemCode.WRONG_TYPE, name, f"`{name}` must be a list, got {describe(value)}", file)],
+        )
+    if raws is UNSET:
+        return Section(
+            name, file, None, [Problem(ProblemCode.MISSING_FIELD, name, f"the required list `{name}` is missing", file)]
+        )
+    return Section(name, file, raws, [])
+
+
+def _decode(data: bytes, type_: type, file: str | None) -> Any:
+    try:
+        return msgspec.json.decode(data, type=type_)
+    except msgspec.ValidationError as exc:
+        if str(exc).startswith("Expected `object`"):
+            raise DocumentError(
+                Problem(
+                    ProblemCode.NOT_AN_OBJECT,
+                    "$",
+                    f"a COCO file is one JSON object with `images`, `annotations` and `categories`; {str(exc).split(',')[-1].strip()}",
+                    file,
+                )
+            ) from None
+        raise
+    except msgspec.DecodeError as exc:
+        raise DocumentError(_syntax_problem(data, str(exc), file)) from None
+    except UnicodeDecodeError:
+        raise DocumentError(
+            Problem(ProblemCode.INVALID_ENCODING, "$", "the file is not valid UTF-8: save it again as UTF-8", file)
+        ) from None
+    except RecursionError:
+        raise DocumentError(
+            Problem(
+                ProblemCode.NESTING_TOO_DEEP,
+                "$",
+                "the JSON is nested too deeply to be a COCO file (arrays or objects more than ~1000 levels deep)",
+                file,
+            )
+        ) from None
+
+
+def _syntax_problem(data: bytes, message: str, file: str | None) -> Problem:
+    match = _BYTE_OFFSET.search(message)
+    offset = int(match.group(1)) if match else len(data)
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    if not data.strip():
+        what = "the file is empty"
+    elif match:
+        what = message.removeprefix("JSON is malformed: ").split(" (byte")[0]
+    else:
+        what = "the JSON ends too early (truncated file?)"
+    return Problem(
+        ProblemCode.INVALID_JSON,
+        "$",
+        f"not valid JSON: {what} at line {line}, column {column}",
+        file,
+    )
+
+
+def _validation_problem(exc: msgspec.ValidationError, file: str | None, prefix: str = "") -> Problem:
+    message = str(exc)
+    match = _MSGSPEC_PATH.search(message)
+    path = prefix + (match.group(1) if match else "")
+    return Problem(ProblemCode.INVALID_JSON, path.lstrip(".") or "$", f"not usable JSON: {message.split(' - at')[0]}", file)
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a JSON value for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

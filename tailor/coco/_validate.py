@@ -1,0 +1,112 @@
+"""Validation of one dataset: every file checked, merged, held to the quotas; one report, never an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._columns import Collector
+from ._dataset import CheckedFile, CocoDataset, dataset_warnings, duplicate_name_warnings, merge
+from ._decode import DocumentError, Section, decode_section, strip_bom
+from ._kinds import AnnotationKind, Purpose
+from ._problems import Problem, Severity
+from ._quotas import check_quotas
+from ._structure import check_annotations, check_categories, check_images
+
+
+@dataclass(frozen=True, slots=True)
+class CocoSource:
+    """One annotation file's bytes. `name` is how problems name the file; relative image references resolve
+    against `base_uri` (an absolute URI of the file), when there is one."""
+
+    name: str
+    data: bytes
+    base_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    kind: AnnotationKind
+    purpose: Purpose | None  # None: structure only, quotas not checked
+    dataset: CocoDataset
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def multilabel(self) -> bool:
+        return self.dataset.multilabel
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "kind": self.kind.short,
+            "purpose": self.purpose.value if self.purpose else None,
+            "multilabel": self.multilabel,
+            "stats": self.dataset.stats(),
+            "errors": [p.to_dict() for p in self.errors],
+            "warnings": [p.to_dict() for p in self.warnings],
+        }
+
+
+def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, list[Problem]]:
+    """The rules of one file that hold whatever the purpose."""
+    problems: list[Problem] = []
+
+    def section(name: str) -> tuple[Section, Collector]:
+        return decode_section(data, name, source.name), Collector(source.name, name)
+
+    def collect(found: Section, out: Collector) -> None:
+        problems.extend(found.problems)
+        problems.extend(out.problems)
+
+    try:
+        data = strip_bom(source.data, source.name)
+        # The first decode reads the whole file, so a file that is not JSON fails here, before any check.
+        found, out = section("categories")
+        categories = check_categories(found, out)
+        collect(found, out)
+        # One list at a time, each released before the next is read: the peak is one list's worth.
+        found, out = section("images")
+        images = check_images(found, out, source.base_uri)
+        collect(found, out)
+        del found
+        found, out = section("annotations")
+        annotations = check_annotations(found, out, kind, images, categories)
+        collect(found, out)
+    except DocumentError as exc:
+        return CheckedFile(source.name, None, None, None), [exc.problem]
+    return CheckedFile(source.name, categories, images, annotations), problems
+
+
+def validate_coco(
+    sources: Iterable[CocoSource],
+    kind: AnnotationKind,
+    purpose: Purpose | None = None,
+) -> ValidationReport:
+    """Check every file, merge them into one dataset and, when `purpose` is given, hold it to that purpose's quotas.
+
+    `sources` may be a generator: each file's bytes are released once the file is checked.
+    """
+    checked: list[CheckedFile] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for source in sources:
+        if source.name in seen:  # the same file listed twice is read once
+            continue
+        seen.add(source.name)
+        one, found = check_file(source, kind)
+        checked.append(one)
+        problems.extend(found)
+        problems.extend(duplicate_name_warnings(one))
+    dataset = merge(checked, kind)
+    problems.extend(dataset_warnings(dataset))
+    if purpose is not None:
+        problems.extend(check_quotas(dataset, purpose))
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    warnings = [p for p in problems if p.severity is Severity.WARNING]
+    return ValidationReport(kind, purpose, dataset, errors, warnings)
