@@ -11,6 +11,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -20,7 +22,9 @@ from ._problems import Problem, ProblemCode
 from ._quotas import ALLOWED_IMAGE_FORMATS, MAX_IMAGE_BYTES, Quota, quota_for
 
 Fetch = Callable[[str, int], bytes]  # (url, limit) -> at most `limit` bytes of the blob
-_ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height when shown
+_ROTATED = {5, 6, 7, 8}
+# Pillow opens MPO (multi-picture JPEG) through its JPEG plugin, so "JPEG" covers both.
+_FORMATS = sorted(ALLOWED_IMAGE_FORMATS - {"MPO"})  # EXIF orientations that swap width and height when shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +44,10 @@ def check_image_bytes(data: bytes, declared_width: int, declared_height: int, qu
             f"the image file is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB; re-encode or downscale it",
         )
     try:
-        image = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_IMAGE_FORMATS))
+        image = open_image(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         return _fail(ProblemCode.DECOMPRESSION_BOMB, f"refused without decoding: {exc}")
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):  # what Pillow raises on a bad header
         fmt = _sniff_format(data)
         if fmt is not None:
             return _fail(
@@ -70,6 +74,12 @@ def check_image_bytes(data: bytes, declared_width: int, declared_height: int, qu
         except Exception as exc:  # Pillow raises many types for truncated or corrupt data
             problems.append((ProblemCode.IMAGE_UNDECODABLE, None, f"the {fmt} data does not decode: {exc}"))
     return ImageCheck(fmt, width, height, tuple(problems))
+
+
+def open_image(source: BinaryIO | Path) -> Image.Image:
+    """Open (header only) an image in one of the accepted formats."""
+    Image.init()  # registers every plugin, MPO included, so that `formats` can name them
+    return Image.open(source, formats=_FORMATS)
 
 
 def _size_problems(

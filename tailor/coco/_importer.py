@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from PIL import Image
-
-from ._quotas import ALLOWED_IMAGE_FORMATS
+from ._images import open_image
 from ._reference import CocoAnnotation, CocoCategory, CocoFile, CocoImage
 
 
@@ -37,7 +35,7 @@ def import_folder(root: Path, base_url: str | None = None) -> FolderImport:
             if any(part.startswith(".") for part in path.relative_to(root).parts):
                 continue
             try:
-                with Image.open(path, formats=sorted(ALLOWED_IMAGE_FORMATS)) as image:
+                with open_image(path) as image:
                     width, height = image.size
             except Exception as exc:  # not an image, or a format we don't take: say which and go on
                 skipped.append((path, f"not an accepted image ({type(exc).__name__})"))

@@ -1,0 +1,78 @@
+"""Regenerate the bundled sample datasets (deterministic): `python samples/make_samples.py`.
+
+fruit/  a classification set, one folder per label, made into COCO with Tailor's own folder importer.
+shapes/ a detection set: circles and squares with relative boxes.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import msgspec
+from PIL import Image, ImageDraw
+
+from tailor.coco import CocoAnnotation, CocoCategory, CocoFile, CocoImage, import_folder
+
+HERE = Path(__file__).resolve().parent
+FRUIT = {"apple": (200, 30, 40), "banana": (240, 220, 60), "orange": (245, 140, 20)}
+SIZE = 64
+
+
+def fruit(rng: random.Random, label: str, colour: tuple[int, int, int]) -> Image.Image:
+    image = Image.new("RGB", (SIZE, SIZE), tuple(rng.randint(180, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    cx, cy = rng.randint(24, 40), rng.randint(24, 40)
+    rx, ry = (22, 9) if label == "banana" else (rng.randint(14, 18),) * 2
+    jitter = tuple(max(0, min(255, c + rng.randint(-20, 20))) for c in colour)
+    draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=jitter)
+    return image
+
+
+def make_fruit(rng: random.Random, per_label: int = 8) -> None:
+    root = HERE / "fruit" / "images"
+    for label, colour in FRUIT.items():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for k in range(per_label):
+            fruit(rng, label, colour).save(root / label / f"{label}_{k + 1}.png", optimize=True)
+    result = import_folder(root, base_url="images")  # relative: resolved against train.json wherever it lives
+    (HERE / "fruit" / "train.json").write_bytes(msgspec.json.format(msgspec.json.encode(result.coco), indent=1))
+
+
+def make_shapes(rng: random.Random, count: int = 10) -> None:
+    folder = HERE / "shapes" / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = 96, 80
+    images, annotations = [], []
+    for image_id in range(1, count + 1):
+        image = Image.new("RGB", (width, height), (235, 235, 235))
+        draw = ImageDraw.Draw(image)
+        for _ in range(rng.randint(1, 3)):
+            side = rng.randint(14, 30)
+            left, top = rng.randint(0, width - side), rng.randint(0, height - side)
+            category = rng.choice((1, 2))
+            box = (left, top, left + side, top + side)
+            if category == 1:
+                draw.ellipse(box, fill=(30, 90, 200))
+            else:
+                draw.rectangle(box, fill=(30, 160, 60))
+            annotations.append(
+                CocoAnnotation(
+                    id=len(annotations) + 1, image_id=image_id, category_id=category,
+                    bbox=(left / width, top / height, side / width, side / height),
+                )
+            )
+        name = f"shapes_{image_id}.png"
+        image.save(folder / name, optimize=True)
+        images.append(CocoImage(id=image_id, width=width, height=height, file_name=name, absolute_url=f"images/{name}"))
+    coco = CocoFile(
+        images=images,
+        annotations=annotations,
+        categories=[CocoCategory(id=1, name="circle"), CocoCategory(id=2, name="square")],
+    )
+    (HERE / "shapes" / "train.json").write_bytes(msgspec.json.format(msgspec.json.encode(coco), indent=1))
+
+
+if __name__ == "__main__":
+    make_fruit(random.Random(7))
+    make_shapes(random.Random(11))

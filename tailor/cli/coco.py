@@ -1,0 +1,149 @@
+"""`tailor coco ...`: validate COCO files the way the service will, and build them from folders."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from dataclasses import replace
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+from PIL import Image
+
+from .. import coco
+from ..blobs import read_blob, to_uri
+from ..errors import BlobError, BlobTooLarge
+from ._render import console, error_console, print_report, progress_bar
+
+app = typer.Typer(help="Validate and build COCO annotation files.", no_args_is_help=True)
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_FILE_MB = 512
+
+
+class KindChoice(str, Enum):
+    classification = "classification"
+    detection = "detection"
+
+
+class PurposeChoice(str, Enum):
+    training = "training"
+    evaluation = "evaluation"
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="COCO files: local paths, file:// URIs or http(s) URLs.")],
+    kind: Annotated[KindChoice, typer.Option("--kind", "-k", help="The annotation kind.")],
+    purpose: Annotated[PurposeChoice, typer.Option("--purpose", "-p", help="Whose quotas apply.")] = PurposeChoice.training,
+    check_images: Annotated[
+        bool, typer.Option("--check-images", help="Open every image: decodes, format, size, declared dimensions.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the summary.")] = False,
+    max_file_mb: Annotated[
+        int, typer.Option("--max-file-mb", min=1, help="Refuse annotation files larger than this (MB).")
+    ] = DEFAULT_MAX_FILE_MB,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Images read at once with --check-images.")] = 8,
+) -> None:
+    """Check COCO files against the field reference and the quotas; several files are merged into one dataset.
+
+    Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+    """
+    annotation_kind = coco.AnnotationKind.parse(kind.value)
+    use = coco.Purpose(purpose.value)
+    too_large: list[coco.Problem] = []
+
+    def sources():
+        for name in dict.fromkeys(files):  # the same file named twice is read once
+            try:
+                data = read_blob(name, max_bytes=max_file_mb * 1024 * 1024)
+            except BlobTooLarge as exc:
+                too_large.append(
+                    coco.Problem(
+                        coco.ProblemCode.FILE_TOO_LARGE, "$",
+                        f"the file is {_size(exc.size)}, over the {max_file_mb} MB limit for one annotation file: "
+                        "split it into several files (a dataset takes up to 10) or raise --max-file-mb",
+                        name,
+                    )
+                )
+                continue
+            except BlobError as exc:
+                _fail(f"cannot read {exc}")
+            yield coco.CocoSource(name, data, to_uri(name))
+
+    with progress_bar(disable=as_json) as progress:
+        task = progress.add_task("Checking annotations", total=None)
+        report = coco.validate_coco(sources(), annotation_kind, use)
+        progress.remove_task(task)
+        if too_large:
+            report = replace(report, errors=too_large + report.errors)
+        if check_images and report.dataset.num_images:
+            task = progress.add_task("Checking images", total=report.dataset.num_images)
+            found = coco.check_images(
+                report.dataset,
+                lambda url, limit: read_blob(url, max_bytes=limit, truncate=True),
+                use,
+                concurrency=concurrency,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+            report = replace(report, errors=report.errors + found)
+
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        print_report(report, checked_images=check_images)
+    raise typer.Exit(EXIT_VALID if report.valid else EXIT_INVALID)
+
+
+@app.command("import-folder")
+def import_folder(
+    root: Annotated[Path, typer.Argument(help="A folder with one sub-folder of images per label.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the COCO file.")],
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Where the same tree is uploaded (e.g. a blob container URL); default: file:// URIs."),
+    ] = None,
+) -> None:
+    """Write a COCO classification file from a folder per label: ROOT/apple/*.jpg, ROOT/banana/*.jpg, ..."""
+    try:
+        result = coco.import_folder(root, base_url)
+    except OSError as exc:
+        _fail(str(exc))
+    try:
+        output.write_bytes(msgspec.json.format(msgspec.json.encode(result.coco), indent=1))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    for path, why in result.skipped:
+        error_console.print(f"skipped {path}: {why}")
+    labels = len(result.coco.categories)
+    console.print(
+        f"Wrote {output}: {len(result.coco.images)} images in {labels} label{'s' if labels != 1 else ''}"
+        + (f", {len(result.skipped)} files skipped" if result.skipped else "")
+    )
+    if not result.coco.images:
+        error_console.print(f"no images found: put each label's images in its own folder under {root}")
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _fail(message: str) -> None:
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "too large"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+# Images up to the API's largest (16,000 px a side) are legitimate; the checks refuse bigger ones from the header.
+Image.MAX_IMAGE_PIXELS = 16_000 * 16_000 // 2
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
