@@ -100,7 +100,7 @@ def int_column(
 def str_column(values: list[Any], out: Collector, name: str, *, meaning: str) -> np.ndarray:
     """Mask of the values that are non-empty strings; reports the others."""
     n = len(values)
-    if set(map(type, values)) == {str} and all(values):
+    if set(map(type, values)) == {str} and all(map(str.strip, values)):
         return np.ones(n, dtype=bool)
     ok = np.zeros(n, dtype=bool)
     for i, value in enumerate(values):

@@ -26,6 +26,7 @@ class CheckedFile:
     categories: CategoryColumns | None
     images: ImageColumns | None
     annotations: AnnotationColumns | None
+    complete: bool = False  # every list was there and was a list
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ CHUNK = 65536
 _RAW_LISTS = {n: msgspec.defstruct(f"_{n}", [(n, list[msgspec.Raw], UNSET)]) for n in RAW_SECTIONS}
 _ANY = {n: msgspec.defstruct(f"_{n}_any", [(n, Any, UNSET)]) for n in RAW_SECTIONS}
 _CHUNK_DECODERS = {n: msgspec.json.Decoder(list[t]) for n, t in RAW_SECTIONS.items()}  # type: ignore[valid-type]
+_RECORD_DECODERS = {n: msgspec.json.Decoder(t) for n, t in RAW_SECTIONS.items()}
 _ANY_DECODER = msgspec.json.Decoder()
 
 
@@ -62,27 +63,37 @@ class Section:
             part = raws[start : start + CHUNK]
             try:
                 records = decoder.decode(b"[" + b",".join(part) + b"]")
-            except msgspec.ValidationError:
+            except (msgspec.ValidationError, UnicodeDecodeError):
                 records = [self._one(start + k, raw) for k, raw in enumerate(part)]
             yield start, records
 
     def _one(self, index: int, raw: msgspec.Raw) -> Any:
-        record_type = RAW_SECTIONS[self.name]
+        """Decode one entry on its own, to say exactly what is wrong with it (None if it cannot be used)."""
         path = f"{self.name}[{index}]"
+        decoder = _RECORD_DECODERS[self.name]
         try:
-            element = _ANY_DECODER.decode(raw)
-        except msgspec.ValidationError as exc:  # e.g. a number too large for any float
-            self.problems.append(_validation_problem(exc, self.file, prefix=path))
-            return None
-        if not isinstance(element, dict):
-            self.problems.append(
-                Problem(
-                    ProblemCode.WRONG_TYPE, path,
-                    f"each entry of `{self.name}` must be an object, got {describe(element)}", self.file,
+            try:
+                return decoder.decode(raw)
+            except UnicodeDecodeError:
+                self.problems.append(
+                    Problem(
+                        ProblemCode.INVALID_ENCODING, path,
+                        "a string in this entry is not valid UTF-8: save the file as UTF-8", self.file,
+                    )
                 )
-            )
-            return None
-        return record_type(**{k: element[k] for k in record_type.__struct_fields__ if k in element})
+                # Check the rest of the entry all the same (U+FFFD for the bad bytes): nothing else stays hidden.
+                raw = msgspec.Raw(bytes(raw).decode("utf-8", "replace").encode())
+                return decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            if str(exc).startswith("Expected `object`"):
+                problem = Problem(
+                    ProblemCode.WRONG_TYPE, path,
+                    f"each entry of `{self.name}` must be an object, got {_describe_raw(raw)}", self.file,
+                )
+            else:  # e.g. a number too large for any float
+                problem = _validation_problem(exc, self.file, prefix=path)
+        self.problems.append(problem)
+        return None
 
 
 def strip_bom(data: bytes, file: str | None) -> bytes:
@@ -174,6 +185,13 @@ def _validation_problem(exc: msgspec.ValidationError, file: str | None, prefix: 
     match = _MSGSPEC_PATH.search(message)
     path = prefix + (match.group(1) if match else "")
     return Problem(ProblemCode.INVALID_JSON, path.lstrip(".") or "$", f"not usable JSON: {message.split(' - at')[0]}", file)
+
+
+def _describe_raw(raw: msgspec.Raw) -> str:
+    try:
+        return describe(_ANY_DECODER.decode(raw))
+    except (msgspec.ValidationError, UnicodeDecodeError):
+        return "a value that is not an object"
 
 
 def describe(value: Any) -> str:

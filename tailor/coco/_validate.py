@@ -67,20 +67,21 @@ def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, l
     try:
         data = strip_bom(source.data, source.name)
         # The first decode reads the whole file, so a file that is not JSON fails here, before any check.
-        found, out = section("categories")
-        categories = check_categories(found, out)
-        collect(found, out)
+        found_categories, out = section("categories")
+        categories = check_categories(found_categories, out)
+        collect(found_categories, out)
         # One list at a time, each released before the next is read: the peak is one list's worth.
-        found, out = section("images")
-        images = check_images(found, out, source.base_uri)
-        collect(found, out)
-        del found
+        found_images, out = section("images")
+        images = check_images(found_images, out, source.base_uri)
+        collect(found_images, out)
+        found_images.raws = found_images.raws and []  # keep "was it a list", drop the list
         found, out = section("annotations")
         annotations = check_annotations(found, out, kind, images, categories)
         collect(found, out)
     except DocumentError as exc:
         return CheckedFile(source.name, None, None, None), [exc.problem]
-    return CheckedFile(source.name, categories, images, annotations), problems
+    complete = all(section.raws is not None for section in (found_categories, found_images, found))
+    return CheckedFile(source.name, categories, images, annotations, complete), problems
 
 
 def validate_coco(
@@ -104,9 +105,11 @@ def validate_coco(
         problems.extend(found)
         problems.extend(duplicate_name_warnings(one))
     dataset = merge(checked, kind)
-    problems.extend(dataset_warnings(dataset))
-    if purpose is not None:
-        problems.extend(check_quotas(dataset, purpose))
+    # Counting what is left of a file that could not be read would only bury its real problem.
+    if all(one.complete for one in checked):
+        problems.extend(dataset_warnings(dataset))
+        if purpose is not None:
+            problems.extend(check_quotas(dataset, purpose))
     errors = [p for p in problems if p.severity is Severity.ERROR]
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     return ValidationReport(kind, purpose, dataset, errors, warnings)
