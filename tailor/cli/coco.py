@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Annotated
 
 import msgspec
 import typer
-from PIL import Image
 
 from .. import coco
 from ..blobs import read_blob, to_uri
@@ -143,7 +141,3 @@ def _size(n: int | None) -> str:
         n /= 1024
     return f"{n} bytes"
 
-
-# Images up to the API's largest (16,000 px a side) are legitimate; the checks refuse bigger ones from the header.
-Image.MAX_IMAGE_PIXELS = 16_000 * 16_000 // 2
-warnings.simplefilter("ignore", Image.DecompressionBombWarning)
