@@ -93,12 +93,20 @@ class CocoDataset:
             "images": self.num_images,
             "categories": len(self.categories),
             "annotations": int(self.annotation_images.size),
-            "imagesPerCategory": {name: int(n) for name, n in zip(self.categories, per_category.tolist())},
+            "imagesPerCategory": _sum_by_name(self.categories, per_category.tolist()),
         }
 
 
+def _sum_by_name(names: tuple[str, ...], counts: list[int]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for name, count in zip(names, counts):
+        totals[name] = totals.get(name, 0) + count
+    return totals
+
+
 def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
-    names: dict[str, int] = {}
+    names: dict[str, int] = {}  # first class of each name
+    category_names: list[str] = []
     category_origins: list[tuple[int, int]] = []
     urls = _ImageIndex()
     widths: list[np.ndarray] = []
@@ -115,12 +123,19 @@ def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
             continue
         category_rows = np.flatnonzero(cats.ok)
         category_index = np.empty(category_rows.size, dtype=np.int64)
+        in_this_file: set[str] = set()
         for k, row in enumerate(category_rows.tolist()):
             name = cats.names[row]
-            if name not in names:
-                names[name] = len(names)
+            # Joined by name across files; two categories of one file that share a name stay two classes
+            # (API.md: a duplicate name is a warning, not a merge).
+            if name in in_this_file or name not in names:
+                category_index[k] = len(category_origins)
+                names.setdefault(name, len(category_origins))
                 category_origins.append((source, row))
-            category_index[k] = names[name]
+                category_names.append(name)
+            else:
+                category_index[k] = names[name]
+            in_this_file.add(name)
 
         image_rows = np.flatnonzero(images.ok)
         every = image_rows.size == len(images.urls)
@@ -139,7 +154,7 @@ def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
 
     return CocoDataset(
         kind=kind,
-        categories=tuple(names),
+        categories=tuple(category_names),
         image_urls=urls.urls,
         image_widths=_concat(widths, np.int64),
         image_heights=_concat(heights, np.int64),
@@ -241,8 +256,8 @@ def duplicate_name_warnings(checked: CheckedFile) -> list[Problem]:
             warnings.append(
                 Problem(
                     ProblemCode.DUPLICATE_CATEGORY_NAME, f"categories[{row}].name",
-                    f"category name {name!r} is also the name of categories[{earlier}]; the two are merged into "
-                    "one class, which may harm the model",
+                    f"category name {name!r} is also the name of categories[{earlier}]; two classes with one name "
+                    "cannot be told apart in predictions, which may harm the model",
                     checked.name,
                 )
             )

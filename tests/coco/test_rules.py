@@ -176,6 +176,7 @@ def test_warnings_are_kept_apart_from_errors() -> None:
     assert report.valid
     assert warnings(report) == {
         ("duplicateCategoryName", "categories[3].name"),
+        ("categoryWithoutImages", "categories[3]"),  # a second class named class_1, with no images of its own
         ("imageWithoutAnnotations", "images[6]"),
     }
 
