@@ -4,7 +4,7 @@ Pure functions over bytes and parsed data: nothing here opens a network connecti
 and images is the caller's job (see `tailor.blobs`); `check_images` takes the fetch function as an argument.
 """
 
-from ._boxes import to_absolute, to_pycocotools, to_relative
+from ._boxes import from_pycocotools, to_absolute, to_pycocotools, to_relative
 from ._dataset import CocoDataset
 from ._images import ImageCheck, check_image_bytes, check_images
 from ._importer import import_folder
@@ -35,6 +35,7 @@ __all__ = [
     "check_image_bytes",
     "check_images",
     "check_quotas",
+    "from_pycocotools",
     "import_folder",
     "quota_for",
     "to_absolute",
