@@ -13,8 +13,9 @@ from rich.table import Table
 
 from ..coco import Problem, ValidationReport
 
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+# soft_wrap: paths and messages stay on one line each, whole, for grep and copy.
+console = Console(highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 SHOWN_PER_CODE = 10
 SHOWN_CATEGORIES = 25
 

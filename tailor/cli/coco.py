@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -53,20 +54,17 @@ def validate(
     """
     annotation_kind = coco.AnnotationKind.parse(kind.value)
     use = coco.Purpose(purpose.value)
-    too_large: list[coco.Problem] = []
 
-    def sources():
+    def sources() -> Iterator[coco.CocoSource | coco.Problem]:
         for name in dict.fromkeys(files):  # the same file named twice is read once
             try:
                 data = read_blob(name, max_bytes=max_file_mb * 1024 * 1024)
             except BlobTooLarge as exc:
-                too_large.append(
-                    coco.Problem(
-                        coco.ProblemCode.FILE_TOO_LARGE, "$",
-                        f"the file is {_size(exc.size)}, over the {max_file_mb} MB limit for one annotation file: "
-                        "split it into several files (a dataset takes up to 10) or raise --max-file-mb",
-                        name,
-                    )
+                yield coco.Problem(
+                    coco.ProblemCode.FILE_TOO_LARGE, "$",
+                    f"the file is {_size(exc.size)}, over the {max_file_mb} MB limit for one annotation file: "
+                    "split it into several files (a dataset takes up to 10) or raise --max-file-mb",
+                    name,
                 )
                 continue
             except BlobError as exc:
@@ -77,8 +75,6 @@ def validate(
         task = progress.add_task("Checking annotations", total=None)
         report = coco.validate_coco(sources(), annotation_kind, use)
         progress.remove_task(task)
-        if too_large:
-            report = replace(report, errors=too_large + report.errors)
         if check_images and report.dataset.num_images:
             task = progress.add_task("Checking images", total=report.dataset.num_images)
             found = coco.check_images(

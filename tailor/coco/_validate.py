@@ -85,18 +85,24 @@ def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, l
 
 
 def validate_coco(
-    sources: Iterable[CocoSource],
+    sources: Iterable[CocoSource | Problem],
     kind: AnnotationKind,
     purpose: Purpose | None = None,
 ) -> ValidationReport:
     """Check every file, merge them into one dataset and, when `purpose` is given, hold it to that purpose's quotas.
 
-    `sources` may be a generator: each file's bytes are released once the file is checked.
+    `sources` may be a generator: each file's bytes are released once the file is checked. A Problem in place of
+    a source stands for a file that could not be taken at all (e.g. over the size limit): it is reported, and the
+    quotas, which would count a dataset without that file, are not checked.
     """
     checked: list[CheckedFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     for source in sources:
+        if isinstance(source, Problem):
+            checked.append(CheckedFile(source.file or "", None, None, None))
+            problems.append(source)
+            continue
         if source.name in seen:  # the same file listed twice is read once
             continue
         seen.add(source.name)
