@@ -39,9 +39,10 @@ def progress_bar(disable: bool = False) -> Iterator[Progress]:
 def print_report(report: ValidationReport, *, checked_images: bool) -> None:
     stats = report.dataset.stats()
     what = f"{report.kind.short}" + (" (multilabel)" if report.multilabel else "")
+    usable = " usable" if report.errors else ""  # records with errors are not counted
     console.print(
-        f"[bold]{what}[/] · {stats['images']:,} images · {stats['categories']:,} categories · "
-        f"{stats['annotations']:,} annotations"
+        f"[bold]{what}[/] · {stats['images']:,}{usable} images · {stats['categories']:,}{usable} categories · "
+        f"{stats['annotations']:,}{usable} annotations"
     )
     per_category = stats["imagesPerCategory"]
     if per_category:

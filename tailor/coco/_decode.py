@@ -22,6 +22,14 @@ from ._reference import RAW_SECTIONS
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+_NOT_JSON = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (unzip it first)"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"%PDF", "a PDF document"),
+)
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 
 
@@ -167,8 +175,11 @@ def _syntax_problem(data: bytes, message: str, file: str | None) -> Problem:
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
     if not data.strip():
-        what = "the file is empty"
-    elif match:
+        return Problem(ProblemCode.INVALID_JSON, "$", "not valid JSON: the file is empty", file)
+    for magic, kind in _NOT_JSON:
+        if data.startswith(magic):
+            return Problem(ProblemCode.INVALID_JSON, "$", f"not JSON: this is {kind}, not a COCO annotation file", file)
+    if match:
         what = message.removeprefix("JSON is malformed: ").split(" (byte")[0]
     else:
         what = "the JSON ends too early (truncated file?)"
