@@ -77,11 +77,21 @@ def _gather(section: Section, out: Collector, cls: type[C], check_chunk: Callabl
     return cls(**joined)
 
 
+def _positive_ints(
+    records: list[Any], out: Collector, *fields: tuple[str, str, ProblemCode]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """(name, meaning, code for values below 1) for each integer field: the arrays, and where all are usable."""
+    arrays, ok = [], np.ones(len(records), dtype=bool)
+    for name, meaning, below_code in fields:
+        array, usable = int_column(column(records, name), out, name, minimum=1, meaning=meaning, below_code=below_code)
+        arrays.append(array)
+        ok &= usable
+    return arrays, ok
+
+
 def check_categories(section: Section, out: Collector) -> CategoryColumns:
     def chunk(records: list[Any]) -> CategoryColumns:
-        ids, ids_ok = int_column(
-            column(records, "id"), out, "id", minimum=1, meaning="a category id", below_code=ProblemCode.INVALID_ID
-        )
+        (ids,), ids_ok = _positive_ints(records, out, ("id", "a category id", ProblemCode.INVALID_ID))
         names = column(records, "name")
         return CategoryColumns(ids, names, ids_ok & str_column(names, out, "name", meaning="a category name"))
 
@@ -92,21 +102,16 @@ def check_categories(section: Section, out: Collector) -> CategoryColumns:
 
 def check_images(section: Section, out: Collector, base_uri: str | None) -> ImageColumns:
     def chunk(records: list[Any]) -> ImageColumns:
-        ids, ids_ok = int_column(
-            column(records, "id"), out, "id", minimum=1, meaning="an image id", below_code=ProblemCode.INVALID_ID
-        )
-        widths, widths_ok = int_column(
-            column(records, "width"), out, "width", minimum=1, meaning="the width in pixels",
-            below_code=ProblemCode.INVALID_DIMENSION,
-        )
-        heights, heights_ok = int_column(
-            column(records, "height"), out, "height", minimum=1, meaning="the height in pixels",
-            below_code=ProblemCode.INVALID_DIMENSION,
+        (ids, widths, heights), ok = _positive_ints(
+            records, out,
+            ("id", "an image id", ProblemCode.INVALID_ID),
+            ("width", "the width in pixels", ProblemCode.INVALID_DIMENSION),
+            ("height", "the height in pixels", ProblemCode.INVALID_DIMENSION),
         )
         file_names = column(records, "file_name")
-        names_ok = str_column(file_names, out, "file_name", meaning="the file name")
+        ok &= str_column(file_names, out, "file_name", meaning="the file name")
         urls, urls_ok = _image_urls(records, out, base_uri)
-        return ImageColumns(ids, widths, heights, file_names, urls, ids_ok & widths_ok & heights_ok & names_ok & urls_ok)
+        return ImageColumns(ids, widths, heights, file_names, urls, ok & urls_ok)
 
     images = _gather(section, out, ImageColumns, chunk)
     _report_duplicate_ids(images.ids, images.ok, out, "image")
@@ -128,18 +133,13 @@ def check_annotations(
     categories: CategoryColumns,
 ) -> AnnotationColumns:
     def chunk(records: list[Any]) -> AnnotationColumns:
-        ids, ids_ok = int_column(
-            column(records, "id"), out, "id", minimum=1, meaning="an annotation id", below_code=ProblemCode.INVALID_ID
+        (ids, image_ids, category_ids), ok = _positive_ints(
+            records, out,
+            ("id", "an annotation id", ProblemCode.INVALID_ID),
+            ("image_id", "the image id", ProblemCode.UNKNOWN_IMAGE),
+            ("category_id", "the category id", ProblemCode.UNKNOWN_CATEGORY),
         )
-        image_ids, image_ok = int_column(
-            column(records, "image_id"), out, "image_id", minimum=1, meaning="the image id",
-            below_code=ProblemCode.UNKNOWN_IMAGE,
-        )
-        category_ids, category_ok = int_column(
-            column(records, "category_id"), out, "category_id", minimum=1, meaning="the category id",
-            below_code=ProblemCode.UNKNOWN_CATEGORY,
-        )
-        ok = ids_ok & image_ok & category_ok & _areas(column(records, "area"), out)
+        ok &= _areas(column(records, "area"), out)
         bboxes = None
         if kind is AnnotationKind.DETECTION:
             bboxes, boxes_ok = _bboxes(column(records, "bbox"), out)
