@@ -67,53 +67,51 @@ def int_column(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integers of one field, with a mask of the usable ones; reports missing, non-integer and too small values."""
     n = len(values)
-    if set(map(type, values)) == {int}:
-        try:
-            array = np.fromiter(values, dtype=np.int64, count=n)
-        except OverflowError:
-            array = None
-        if array is not None:
-            ok = array >= minimum
-            if not ok.all():
-                for i in np.flatnonzero(~ok).tolist():
-                    out.add(below_code, i, name, f"{meaning} must be at least {minimum}, got {values[i]}")
-            return array, ok
-    array = np.zeros(n, dtype=np.int64)
-    ok = np.zeros(n, dtype=bool)
-    for i, value in enumerate(values):
-        if value is NOT_AN_OBJECT:
-            continue
-        if (why := _absent(value)) is not None:
-            out.add(ProblemCode.MISSING_FIELD, i, name, f"`{name}` {why}; it is required ({meaning})")
-        elif type(value) is not int:
-            out.add(ProblemCode.WRONG_TYPE, i, name, f"{meaning} must be an integer, got {describe(value)}")
-        elif not _INT64_MIN <= value <= _INT64_MAX:
-            out.add(below_code, i, name, f"{meaning} is out of range: {value}")
-        elif value < minimum:
-            out.add(below_code, i, name, f"{meaning} must be at least {minimum}, got {value}")
-        else:
-            array[i] = value
-            ok[i] = True
+    ok = np.ones(n, dtype=bool)
+    if set(map(type, values)) != {int}:
+        # Only the odd values are looked at one by one; the rest still goes through numpy.
+        values = list(values)
+        for i in [i for i, value in enumerate(values) if type(value) is not int]:
+            value = values[i]
+            if value is not NOT_AN_OBJECT:
+                if (why := _absent(value)) is not None:
+                    out.add(ProblemCode.MISSING_FIELD, i, name, f"`{name}` {why}; it is required ({meaning})")
+                else:
+                    out.add(ProblemCode.WRONG_TYPE, i, name, f"{meaning} must be an integer, got {describe(value)}")
+            values[i] = 0
+            ok[i] = False
+    try:
+        array = np.fromiter(values, dtype=np.int64, count=n)
+    except OverflowError:  # an integer beyond 64 bits: rare enough to find one by one
+        for i in [i for i, value in enumerate(values) if not _INT64_MIN <= value <= _INT64_MAX]:
+            out.add(below_code, i, name, f"{meaning} is out of range: {values[i]}")
+            values[i] = 0
+            ok[i] = False
+        array = np.fromiter(values, dtype=np.int64, count=n)
+    low = ok & (array < minimum)
+    if low.any():
+        for i in np.flatnonzero(low).tolist():
+            out.add(below_code, i, name, f"{meaning} must be at least {minimum}, got {values[i]}")
+        ok &= ~low
     return array, ok
 
 
 def str_column(values: list[Any], out: Collector, name: str, *, meaning: str) -> np.ndarray:
     """Mask of the values that are non-empty strings; reports the others."""
-    n = len(values)
+    ok = np.ones(len(values), dtype=bool)
     if set(map(type, values)) == {str} and all(map(str.strip, values)):
-        return np.ones(n, dtype=bool)
-    ok = np.zeros(n, dtype=bool)
-    for i, value in enumerate(values):
+        return ok
+    for i in [i for i, value in enumerate(values) if type(value) is not str or not value.strip()]:
+        value = values[i]
+        ok[i] = False
         if value is NOT_AN_OBJECT:
             continue
         if (why := _absent(value)) is not None:
             out.add(ProblemCode.MISSING_FIELD, i, name, f"`{name}` {why}; it is required ({meaning})")
         elif type(value) is not str:
             out.add(ProblemCode.WRONG_TYPE, i, name, f"{meaning} must be a string, got {describe(value)}")
-        elif not value.strip():
-            out.add(ProblemCode.EMPTY_NAME, i, name, f"{meaning} must not be empty")
         else:
-            ok[i] = True
+            out.add(ProblemCode.EMPTY_NAME, i, name, f"{meaning} must not be empty")
     return ok
 
 

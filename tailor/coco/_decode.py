@@ -33,11 +33,12 @@ _NOT_JSON = (
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 
 
-# Each list is first decoded as raw JSON values (views into the file, no copies), then its records are decoded
-# CHUNK at a time; a file of a million records never holds more than one chunk of record objects.
+# One pass over the file finds the three lists as raw JSON (views into the file, no copies); each list is then split
+# into raw entries, and its records are decoded CHUNK at a time: a file of a million records never holds more than
+# one chunk of record objects.
 CHUNK = 65536
-_RAW_LISTS = {n: msgspec.defstruct(f"_{n}", [(n, list[msgspec.Raw], UNSET)]) for n in RAW_SECTIONS}
-_ANY = {n: msgspec.defstruct(f"_{n}_any", [(n, Any, UNSET)]) for n in RAW_SECTIONS}
+_TOP = msgspec.defstruct("_Top", [(n, msgspec.Raw, UNSET) for n in RAW_SECTIONS])
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _CHUNK_DECODERS = {n: msgspec.json.Decoder(list[t]) for n, t in RAW_SECTIONS.items()}  # type: ignore[valid-type]
 _RECORD_DECODERS = {n: msgspec.json.Decoder(t) for n, t in RAW_SECTIONS.items()}
 _ANY_DECODER = msgspec.json.Decoder()
@@ -118,24 +119,26 @@ def strip_bom(data: bytes, file: str | None) -> bytes:
     return data
 
 
-def decode_section(data: bytes, name: str, file: str | None) -> Section:
-    """Find the top-level list `name`; raise DocumentError when the file is not a JSON object at all."""
-    try:
-        raws = getattr(_decode(data, _RAW_LISTS[name], file), name)
-    except msgspec.ValidationError:
-        try:
-            value = getattr(_decode(data, _ANY[name], file), name)
-        except msgspec.ValidationError as exc:
-            raise DocumentError(_validation_problem(exc, file)) from None
-        return Section(
-            name, file, None,
-            [Problem(ProblemCode.WRONG_TYPE, name, f"`{name}` must be a list, got {describe(value)}", file)],
-        )
-    if raws is UNSET:
+def decode_document(data: bytes, file: str | None) -> Any:
+    """The three top-level lists as raw views (UNSET where missing), in one pass over the file; raise DocumentError
+    when the file is not a JSON object at all."""
+    return _decode(data, _TOP, file)
+
+
+def decode_section(document: Any, name: str, file: str | None) -> Section:
+    """Split the top-level list `name` into its entries (still raw views into the file)."""
+    raw = getattr(document, name)
+    if raw is UNSET:
         return Section(
             name, file, None, [Problem(ProblemCode.MISSING_FIELD, name, f"the required list `{name}` is missing", file)]
         )
-    return Section(name, file, raws, [])
+    try:
+        return Section(name, file, _RAW_LIST.decode(raw), [])
+    except msgspec.ValidationError:
+        return Section(
+            name, file, None,
+            [Problem(ProblemCode.WRONG_TYPE, name, f"`{name}` must be a list, got {_describe_raw(raw)}", file)],
+        )
 
 
 def _decode(data: bytes, type_: type, file: str | None) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._columns import Collector
 from ._dataset import CheckedFile, CocoDataset, dataset_warnings, duplicate_name_warnings, merge
-from ._decode import DocumentError, Section, decode_section, strip_bom
+from ._decode import DocumentError, Section, decode_document, decode_section, strip_bom
 from ._kinds import AnnotationKind, Purpose
 from ._problems import Problem, Severity
 from ._quotas import check_quotas
@@ -58,15 +58,14 @@ def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, l
     problems: list[Problem] = []
 
     def section(name: str) -> tuple[Section, Collector]:
-        return decode_section(data, name, source.name), Collector(source.name, name)
+        return decode_section(document, name, source.name), Collector(source.name, name)
 
     def collect(found: Section, out: Collector) -> None:
         problems.extend(found.problems)
         problems.extend(out.problems)
 
     try:
-        data = strip_bom(source.data, source.name)
-        # The first decode reads the whole file, so a file that is not JSON fails here, before any check.
+        document = decode_document(strip_bom(source.data, source.name), source.name)
         found_categories, out = section("categories")
         categories = check_categories(found_categories, out)
         collect(found_categories, out)
