@@ -7,7 +7,8 @@ only a column with something wrong in it is walked in Python, to name each bad r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import compress, count, repeat
+from operator import attrgetter, is_not, not_
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,11 @@ def _absent(value: Any) -> str | None:
     return None
 
 
+def odd_positions(values: list[Any], wanted: type) -> list[int]:
+    """Positions of the values that are not exactly of type `wanted` (bool is not int), at C speed."""
+    return list(compress(count(), map(is_not, map(type, values), repeat(wanted))))
+
+
 def int_column(
     values: list[Any],
     out: Collector,
@@ -71,7 +77,7 @@ def int_column(
     if set(map(type, values)) != {int}:
         # Only the odd values are looked at one by one; the rest still goes through numpy.
         values = list(values)
-        for i in [i for i, value in enumerate(values) if type(value) is not int]:
+        for i in odd_positions(values, int):
             value = values[i]
             if value is not NOT_AN_OBJECT:
                 if (why := _absent(value)) is not None:
@@ -101,7 +107,11 @@ def str_column(values: list[Any], out: Collector, name: str, *, meaning: str) ->
     ok = np.ones(len(values), dtype=bool)
     if set(map(type, values)) == {str} and all(map(str.strip, values)):
         return ok
-    for i in [i for i, value in enumerate(values) if type(value) is not str or not value.strip()]:
+    odd = odd_positions(values, str)
+    strings = list(values)
+    for i in odd:
+        strings[i] = "-"
+    for i in sorted(odd + list(compress(count(), map(not_, map(str.strip, strings))))):
         value = values[i]
         ok[i] = False
         if value is NOT_AN_OBJECT:
@@ -121,6 +131,8 @@ def duplicates(keys: np.ndarray, ok: np.ndarray) -> list[tuple[int, int]]:
     if positions.size < 2:
         return []
     used = keys[positions]
+    if (used[1:] > used[:-1]).all():  # ids are usually written in increasing order: no sort needed then
+        return []
     order = np.argsort(used, kind="stable")
     ranked = used[order]
     repeat = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1
@@ -131,19 +143,3 @@ def duplicates(keys: np.ndarray, ok: np.ndarray) -> list[tuple[int, int]]:
     return [
         (int(positions[order[r]]), int(positions[order[run_start[r]]])) for r in repeat.tolist()
     ]
-
-
-def duplicate_strings(values: list[Any], ok: np.ndarray) -> list[tuple[int, int]]:
-    """Like `duplicates`, for string keys."""
-    seen: dict[str, int] = {}
-    repeats = []
-    usable = values if ok.all() else [v if k else None for v, k in zip(values, ok.tolist())]
-    if len(set(usable) - {None}) == int(ok.sum()):
-        return []
-    for i, value in enumerate(usable):
-        if value is None:
-            continue
-        first = seen.setdefault(value, i)
-        if first != i:
-            repeats.append((i, first))
-    return repeats

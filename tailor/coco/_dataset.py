@@ -146,7 +146,7 @@ def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
         image_sources.append(np.full(new.size, source, dtype=np.int32))
         image_positions.append(new)
 
-        usable = np.flatnonzero(anns.ok)
+        usable = slice(None) if anns.ok.all() else np.flatnonzero(anns.ok)  # a slice takes no copy
         annotation_images.append(_lookup(images.ids[image_rows], image_index, anns.image_ids[usable]))
         annotation_categories.append(_lookup(cats.ids[category_rows], category_index, anns.category_ids[usable]))
         if anns.bboxes is not None:
@@ -160,9 +160,7 @@ def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
         image_heights=_concat(heights, np.int64),
         annotation_images=_concat(annotation_images, np.int64),
         annotation_categories=_concat(annotation_categories, np.int64),
-        annotation_bboxes=(
-            np.concatenate(annotation_bboxes) if annotation_bboxes else np.zeros((0, 4))
-        ) if kind is AnnotationKind.DETECTION else None,
+        annotation_bboxes=_concat(annotation_bboxes, np.float64, (0, 4)) if kind is AnnotationKind.DETECTION else None,
         sources=tuple(f.name for f in files),
         category_origins=tuple(category_origins),
         image_sources=_concat(image_sources, np.int32),
@@ -171,29 +169,31 @@ def merge(files: list[CheckedFile], kind: AnnotationKind) -> CocoDataset:
 
 
 class _ImageIndex:
-    """Merged image URIs. The URI -> index dict is built only once a second file brings images: a single file
-    with distinct URIs, the usual case, needs none, and a million-entry dict is worth avoiding."""
+    """Merged image URIs. An image whose URI an earlier file already gave is that image; within one file each
+    record is an image of its own. So the URI -> index dict is built only once a second file brings images: a
+    single file, the usual case, needs none, and a million-entry dict is worth avoiding."""
 
     def __init__(self) -> None:
         self.urls: list[str] = []
-        self._index: dict[str, int] | None = None
+        self._index: dict[str, int] = {}
+        self._indexed = 0  # how many of `urls` are in `_index`
 
     def add(self, incoming: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Each incoming URI's merged index, and the positions of the incoming URIs that were new."""
         start = len(self.urls)
-        if not self.urls and len(set(incoming)) == len(incoming):
+        if start == 0:
             self.urls = list(incoming)
             every = np.arange(len(incoming), dtype=np.int64)
             return every, every
-        if self._index is None:
-            self._index = dict(zip(self.urls, range(start)))
-        index = np.fromiter(
-            (self._index.setdefault(u, len(self._index)) for u in incoming), dtype=np.int64, count=len(incoming)
-        )
-        first = np.flatnonzero(index >= start)
-        first = np.sort(first[np.unique(index[first], return_index=True)[1]])
-        self.urls.extend(incoming[i] for i in first.tolist())
-        return index, first
+        for position in range(self._indexed, start):  # index what earlier files brought, first one wins
+            self._index.setdefault(self.urls[position], position)
+        self._indexed = start
+        get = self._index.get
+        index = np.fromiter((get(u, -1) for u in incoming), dtype=np.int64, count=len(incoming))
+        new = np.flatnonzero(index < 0)
+        index[new] = np.arange(start, start + new.size)
+        self.urls.extend(incoming[i] for i in new.tolist())
+        return index, new
 
 
 def _lookup(ids: np.ndarray, index: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -202,8 +202,10 @@ def _lookup(ids: np.ndarray, index: np.ndarray, wanted: np.ndarray) -> np.ndarra
     return index[order[np.searchsorted(ids, wanted, sorter=order)]]
 
 
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+def _concat(parts: list[np.ndarray], dtype: type, empty: tuple[int, ...] = (0,)) -> np.ndarray:
+    if len(parts) == 1:  # one file: no copy
+        return parts[0].astype(dtype, copy=False)
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty, dtype=dtype)
 
 
 def dataset_warnings(dataset: CocoDataset) -> list[Problem]:

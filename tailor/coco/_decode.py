@@ -70,11 +70,21 @@ class Section:
         decoder = _CHUNK_DECODERS[self.name]
         for start in range(0, len(raws), CHUNK):
             part = raws[start : start + CHUNK]
+            payload = bytearray(b"[")  # one copy of the chunk's bytes, not three
+            payload += b",".join(part)
+            payload += b"]"
             try:
-                records = decoder.decode(b"[" + b",".join(part) + b"]")
+                records = decoder.decode(payload)
             except (msgspec.ValidationError, UnicodeDecodeError):
                 records = [self._one(start + k, raw) for k, raw in enumerate(part)]
             yield start, records
+
+    def record(self, index: int) -> Any:
+        """Entry `index` decoded again, quietly (its problems were reported when it was first met)."""
+        try:
+            return _RECORD_DECODERS[self.name].decode((self.raws or [])[index])
+        except (msgspec.ValidationError, UnicodeDecodeError):
+            return None
 
     def _one(self, index: int, raw: msgspec.Raw) -> Any:
         """Decode one entry on its own, to say exactly what is wrong with it (None if it cannot be used)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+import msgspec
 
 
 class Severity(str, Enum):
@@ -71,9 +72,10 @@ _WARNINGS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem. `path` is a JSON path into `file` (`images[12].width`); `$` is the whole file."""
+class Problem(msgspec.Struct, frozen=True):
+    """One problem. `path` is a JSON path into `file` (`images[12].width`); `$` is the whole file.
+
+    A msgspec Struct rather than a dataclass: a broken million-record file can hold hundreds of thousands."""
 
     code: ProblemCode
     path: str
