@@ -69,7 +69,7 @@ def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, l
         found_categories, out = section("categories")
         categories = check_categories(found_categories, out)
         collect(found_categories, out)
-        # One list at a time, each released before the next is read: the peak is one list's worth.
+        # One list at a time: its entries are split out, checked and dropped before the next list's.
         found_images, out = section("images")
         images = check_images(found_images, out, source.base_uri)
         collect(found_images, out)
