@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from .coco import CocoSource
 from .errors import BlobAccessDenied, BlobNotFound, BlobTooLarge, BlobUnreachable, BlobUnsupported
 
 _CHUNK = 1 << 20
@@ -24,6 +25,12 @@ def to_uri(location: str) -> str:
     if _scheme(location) in ("http", "https", "file"):
         return location
     return Path(location).expanduser().resolve().as_uri()
+
+
+def read_annotation_file(location: str, *, max_bytes: int) -> CocoSource:
+    """A COCO file, ready for `tailor.coco.validate_coco`: named as the user gave it, with its absolute URI as the
+    base that relative image references resolve against."""
+    return CocoSource(location, read_blob(location, max_bytes=max_bytes), to_uri(location))
 
 
 def read_blob(uri: str, *, max_bytes: int, truncate: bool = False) -> bytes:

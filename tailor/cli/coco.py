@@ -14,7 +14,7 @@ import msgspec
 import typer
 
 from .. import coco
-from ..blobs import read_blob, to_uri
+from ..blobs import read_annotation_file, read_blob
 from ..errors import BlobError, BlobTooLarge
 from ._render import console, error_console, print_report, progress_bar
 
@@ -58,7 +58,7 @@ def validate(
     def sources() -> Iterator[coco.CocoSource | coco.Problem]:
         for name in dict.fromkeys(files):  # the same file named twice is read once
             try:
-                data = read_blob(name, max_bytes=max_file_mb * 1024 * 1024)
+                yield read_annotation_file(name, max_bytes=max_file_mb * 1024 * 1024)
             except BlobTooLarge as exc:
                 yield coco.Problem(
                     coco.ProblemCode.FILE_TOO_LARGE, "$",
@@ -66,10 +66,8 @@ def validate(
                     "split it into several files (a dataset takes up to 10) or raise --max-file-mb",
                     name,
                 )
-                continue
             except BlobError as exc:
                 _fail(f"cannot read {exc}")
-            yield coco.CocoSource(name, data, to_uri(name))
 
     with progress_bar(disable=as_json) as progress:
         task = progress.add_task("Checking annotations", total=None)

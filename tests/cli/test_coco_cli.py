@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -154,11 +152,11 @@ def test_import_of_an_empty_folder_says_what_to_do(tmp_path: Path) -> None:
     assert "its own folder" in result.output
 
 
-@pytest.mark.skipif(shutil.which("tailor") is None, reason="console script not installed")
 def test_the_installed_console_script_keeps_the_exit_codes(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("tailor")  # installed by `pip install -e .` beside this Python
     good = write(tmp_path / "good.json", classification())
     bad = write(tmp_path / "bad.json", "{")
-    run = lambda *a: subprocess.run(["tailor", "coco", "validate", *a], capture_output=True, text=True)  # noqa: E731
+    run = lambda *a: subprocess.run([script, "coco", "validate", *a], capture_output=True, text=True)  # noqa: E731
     assert run(good, "--kind", "classification").returncode == 0
     assert run(bad, "--kind", "classification").returncode == 1
     assert run(str(tmp_path / "none.json"), "--kind", "classification").returncode == 2
