@@ -1,7 +1,8 @@
 """A dataset: one or more checked COCO files merged into compact columns, ready for quotas and training.
 
-Merging (ours, API.md): ids are scoped per file; categories are joined by name; the same image URI, in one file or
-in several, is one image whose annotations are pooled.
+Merging (ours, API.md): ids are scoped per file; categories are joined by name across files; an image whose URI an
+earlier file already gave is that image, and its annotations are pooled. Within one file every record stands for
+itself: two categories sharing a name stay two classes (a warning), two images sharing a URI stay two images.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Bytes to records, one top-level list at a time, never raising.
+"""Bytes to records, never raising: every way a file can fail to be COCO becomes a Problem.
 
-Each list (`categories`, `images`, `annotations`) is decoded on its own so that a million-record file never holds
-more than one list of records at once beside its bytes. The fast path decodes straight into the lenient record
-types of `_reference`; only when a list is not a list of objects does a slower generic decode find every record
-that is not an object.
+One pass over the file finds the three top-level lists as raw JSON (views into the file, no copies); each list is
+then split into raw entries, and its records are decoded CHUNK at a time into the lenient record types of
+`_reference`: a file of a million records never holds more than one chunk of record objects beside its bytes.
+Only a chunk with an entry that is not an object is decoded again entry by entry, to name each such entry.
 """
 
 from __future__ import annotations
@@ -33,9 +33,6 @@ _NOT_JSON = (
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 
 
-# One pass over the file finds the three lists as raw JSON (views into the file, no copies); each list is then split
-# into raw entries, and its records are decoded CHUNK at a time: a file of a million records never holds more than
-# one chunk of record objects.
 CHUNK = 65536
 _TOP = msgspec.defstruct("_Top", [(n, msgspec.Raw, UNSET) for n in RAW_SECTIONS])
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])

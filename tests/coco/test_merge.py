@@ -78,3 +78,11 @@ def test_quota_problems_after_merging_point_into_the_file_that_declared_the_reco
     assert ("imageTooSmall", "f1.json", "images[0].width") in found
     warnings = {(p.code.value, p.file, p.path) for p in report.warnings}
     assert ("categoryWithoutImages", "f1.json", "categories[0]") in warnings
+
+
+def test_within_one_file_records_stand_for_themselves() -> None:
+    doc = classification(2, 2)
+    doc["images"][1]["absolute_url"] = doc["images"][0]["absolute_url"]
+    report = merged(doc)
+    assert report.valid
+    assert report.dataset.num_images == 4
