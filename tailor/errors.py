@@ -1,13 +1,21 @@
-"""Tailor's errors. Third-party errors (httpx, OS, later azure and sqlalchemy) are translated into these at the
-edge where they happen; the API and the CLI map these, and only these, to codes and exit statuses.
+"""Tailor's errors. Third-party errors (httpx, azure, OS, sqlalchemy) are translated into these at the edge where
+they happen; the API (tailor.api.errors) and the CLI map these, and only these, to codes and exit statuses.
 
     TailorError
+    ├── InvalidInput              a request that cannot be carried out as given (400 InvalidRequest)
+    ├── RecordError               about one named record (dataset, model, ...)
+    │   ├── AlreadyExists         409
+    │   ├── NotFound              404
+    │   └── EtagMismatch          412: If-Match does not match
+    ├── InvalidAnnotations        (tailor.datasets) annotation files unreadable or invalid, every problem listed
     └── BlobError                 reading a file or an image failed
         ├── BlobNotFound          nothing at that path or URL
         ├── BlobAccessDenied      refused by the filesystem or the server
         ├── BlobTooLarge          over the size limit; nothing beyond the limit was read
         ├── BlobUnsupported       a URI Tailor does not read (unknown scheme, a folder, ...)
-        └── BlobUnreachable       network failure, timeout, or a server error that persisted
+        ├── BlobUnreachable       network failure, timeout, or a server error that persisted
+        └── BlobRefused           Tailor's own policy forbids it (a path outside the data roots, a private
+                                  address, a redirect downgrading https); nothing was read or connected to
 """
 
 from __future__ import annotations
@@ -46,3 +54,42 @@ class BlobUnsupported(BlobError):
 
 class BlobUnreachable(BlobError):
     pass
+
+
+class BlobRefused(BlobError):
+    """Refused before any read: the message names the setting that would allow it, when one would."""
+
+
+# Records and requests (the API maps each to its code and status).
+
+
+class RecordError(TailorError):
+    def __init__(self, what: str, name: str, message: str):
+        super().__init__(message)
+        self.what = what  # "dataset", "model", ...
+        self.name = name
+
+
+class AlreadyExists(RecordError):
+    def __init__(self, what: str, name: str):
+        super().__init__(what, name, f"a {what} named {name!r} already exists")
+
+
+class NotFound(RecordError):
+    def __init__(self, what: str, name: str):
+        super().__init__(what, name, f"there is no {what} named {name!r}")
+
+
+class EtagMismatch(RecordError):
+    def __init__(self, what: str, name: str):
+        super().__init__(
+            what, name, f"the {what} {name!r} has changed since you read it (If-Match does not match its eTag)"
+        )
+
+
+class InvalidInput(TailorError):
+    """A request that cannot be carried out as given; `target` names the field at fault."""
+
+    def __init__(self, message: str, target: str | None = None):
+        super().__init__(message)
+        self.target = target

@@ -1,5 +1,9 @@
-"""The REST service (Image Analysis 4.0 model customization wire format, see shared API.md).
+"""The REST service: the Image Analysis 4.0 model-customization wire format (shared API.md) over Tailor.
 
-Empty until the service lands (issue 3): routes, wire schemas, auth, the error envelope, settings and the
-metadata store will live here. Routes stay thin: parse, call one domain function, shape the response.
+Routes stay thin: parse, call one domain function, shape the response. Keys, api-version and body limits are
+checked by the gateway before any route; errors leave in the Azure envelope (errors.py).
 """
+
+from .app import create_app
+
+__all__ = ["create_app"]

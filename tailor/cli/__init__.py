@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .coco import app as coco_app
+from .serve import serve
 
 app = typer.Typer(
     name="tailor",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(coco_app, name="coco")
+app.command()(serve)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ class ProblemCode(str, Enum):
     """Stable codes: clients and tests match on these, never on messages."""
 
     # The file as a whole.
+    FILE_UNREADABLE = "fileUnreadable"
     FILE_TOO_LARGE = "fileTooLarge"
     INVALID_JSON = "invalidJson"
     INVALID_ENCODING = "invalidEncoding"

@@ -1,0 +1,62 @@
+"""The FastAPI application: built from one Settings object, with everything it needs created once here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Security
+
+from .. import __version__
+from ..blobs import BlobPolicy, BlobReader
+from ..datasets import DatasetService
+from ..settings import Settings
+from ..store import Store
+from . import errors
+from .deps import Services, api_version, subscription_key
+from .gateway import BASE_PATH, Gateway, Limits
+from .keys import Keys, resolve_keys
+from .routes import datasets
+from .schemas import ErrorResponse
+
+
+def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.connect(settings.resolved_database_url)
+    reader = BlobReader(BlobPolicy.from_settings(settings))
+    keys = keys or resolve_keys(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="Tailor",
+        version=__version__,
+        description="Self-hosted model customization with the Image Analysis 4.0 REST API.",
+        lifespan=lifespan,
+        responses={"default": {"model": ErrorResponse, "description": "An error, in the Azure error envelope."}},
+    )
+    app.state.settings = settings
+    app.state.keys = keys
+    app.state.services = Services(datasets=DatasetService(store, reader, settings.max_annotation_bytes))
+
+    api = APIRouter(
+        prefix=BASE_PATH,
+        dependencies=[Security(subscription_key), Depends(api_version)],
+    )
+    api.include_router(datasets.router)
+    app.include_router(api)
+
+    @app.get("/health", tags=["service"], include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    errors.install(app)
+    app.add_middleware(
+        Gateway,
+        keys=keys,
+        limits=Limits(max_request_bytes=settings.max_request_kb * 1024, max_json_depth=settings.max_json_depth),
+    )
+    return app

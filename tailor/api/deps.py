@@ -1,0 +1,51 @@
+"""What routes are handed: the services built once at start-up, and the query and header parameters shared by
+several routes (declared here so that the OpenAPI document shows them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import APIKeyHeader
+
+from ..datasets import DatasetService
+from .schemas import API_VERSIONS
+
+
+@dataclass(frozen=True)
+class Services:
+    datasets: DatasetService
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def datasets(request: Request) -> DatasetService:
+    return services(request).datasets
+
+
+DatasetsDep = Annotated[DatasetService, Depends(datasets)]
+
+# Enforced by the gateway; declared here for the OpenAPI document.
+subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False)
+
+
+def api_version(
+    version: Annotated[str, Query(alias="api-version", description=f"One of {', '.join(API_VERSIONS)}.")],
+) -> str:
+    return version
+
+
+def if_match(value: Annotated[str | None, Header(alias="If-Match")] = None) -> str | None:
+    """The eTag a change is conditional on; `*` (any) and no header mean unconditional."""
+    if value is None:
+        return None
+    value = value.strip().removeprefix("W/").strip('"')
+    return None if value == "*" else value
+
+
+IfMatch = Annotated[str | None, Depends(if_match)]
+Skip = Annotated[int, Query(ge=0, description="Records to skip.")]
+Top = Annotated[int, Query(ge=1, le=30, description="Records in one page, 1 to 30.")]

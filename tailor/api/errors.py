@@ -1,0 +1,156 @@
+"""The Azure error envelope: every failure, whoever raises it, leaves as
+
+    {"error": {"code", "message", "target"?, "details"?: [...], "innererror"?: {"code", "message"}}}
+
+with the header `x-ms-error-code`. Domain errors (tailor.errors) are mapped here and nowhere else; anything
+unexpected becomes a 500 whose message quotes an id to find in the log, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from enum import Enum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..datasets import InvalidAnnotations
+from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+
+log = logging.getLogger("tailor.api")
+
+UNAUTHORIZED_MESSAGE = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
+    "active subscription and use a correct regional API endpoint for your resource."
+)
+
+
+class ErrorCode(str, Enum):
+    UNAUTHORIZED = "401"
+    INVALID_REQUEST = "InvalidRequest"
+    NOT_FOUND = "NotFound"
+    METHOD_NOT_ALLOWED = "MethodNotAllowed"
+    PRECONDITION_FAILED = "PreconditionFailed"
+    INTERNAL_SERVER_ERROR = "InternalServerError"
+    DATASET_ALREADY_EXISTS = "DatasetAlreadyExists"
+    DATASET_NOT_FOUND = "DatasetNotFound"
+    DATASET_INVALID_ANNOTATION_URI = "DatasetInvalidAnnotationUri"
+
+
+class InnerCode(str, Enum):
+    """`innererror.code`: what exactly was wrong with an InvalidRequest."""
+
+    INVALID_JSON = "InvalidJson"
+    JSON_TOO_DEEP = "JsonTooDeep"
+    REQUEST_TOO_LARGE = "RequestTooLarge"
+    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
+    UNSUPPORTED_API_VERSION = "UnsupportedApiVersion"
+    INVALID_FIELD = "InvalidField"
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        *,
+        target: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        inner: InnerCode | None = None,
+    ):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.target, self.details, self.inner = target, details, inner
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.target:
+            body["target"] = self.target
+        if self.details:
+            body["details"] = self.details
+        if self.inner:
+            body["innererror"] = {"code": self.inner.value, "message": self.message}
+        return JSONResponse({"error": body}, status_code=self.status, headers={"x-ms-error-code": self.code.value})
+
+
+_RECORD_CODES = {
+    (AlreadyExists, "dataset"): (409, ErrorCode.DATASET_ALREADY_EXISTS),
+    (NotFound, "dataset"): (404, ErrorCode.DATASET_NOT_FOUND),
+}
+
+
+def from_domain(exc: TailorError) -> ApiError:
+    if isinstance(exc, InvalidAnnotations):
+        return ApiError(
+            400,
+            ErrorCode.DATASET_INVALID_ANNOTATION_URI,
+            str(exc),
+            target="annotationFileUris",
+            details=[
+                {"code": p.code.value, "message": p.message, "target": f"{p.file}#{p.path}" if p.file else p.path}
+                for p in exc.problems
+            ],
+        )
+    if isinstance(exc, InvalidInput):
+        return ApiError(400, ErrorCode.INVALID_REQUEST, str(exc), target=exc.target, inner=InnerCode.INVALID_FIELD)
+    if isinstance(exc, EtagMismatch):
+        return ApiError(412, ErrorCode.PRECONDITION_FAILED, str(exc), target="If-Match")
+    if isinstance(exc, (AlreadyExists, NotFound)):
+        status, code = _RECORD_CODES.get((type(exc), exc.what), (404, ErrorCode.NOT_FOUND))
+        return ApiError(status, code, str(exc), target=exc.what)
+    return _internal(exc)
+
+
+def _internal(exc: BaseException) -> ApiError:
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal error %s", incident, exc_info=exc)
+    return ApiError(
+        500, ErrorCode.INTERNAL_SERVER_ERROR, f"internal error; quote id {incident} to find it in the service log"
+    )
+
+
+def validation_error(exc: RequestValidationError) -> ApiError:
+    details = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body",))
+        details.append({"code": ErrorCode.INVALID_REQUEST.value, "message": error.get("msg", ""), "target": where})
+    first = details[0] if details else {"message": "invalid request", "target": None}
+    return ApiError(
+        400,
+        ErrorCode.INVALID_REQUEST,
+        f"{first['target']}: {first['message']}" if first["target"] else str(first["message"]),
+        target=first["target"] or None,
+        details=details,
+        inner=InnerCode.INVALID_FIELD,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(TailorError)
+    async def _domain(_: Request, exc: TailorError) -> JSONResponse:
+        return from_domain(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error(exc).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return ApiError(404, ErrorCode.NOT_FOUND, "no such resource; check the URL").response()
+        if exc.status_code == 405:
+            return ApiError(405, ErrorCode.METHOD_NOT_ALLOWED, "this method is not allowed here").response()
+        return ApiError(exc.status_code, ErrorCode.INVALID_REQUEST, str(exc.detail)).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return _internal(exc).response()

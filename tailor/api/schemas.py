@@ -1,0 +1,141 @@
+"""The wire format of API.md, and the single source of truth for its field names.
+
+Requests are matched case-insensitively (the official sample client sends `AnnotationKind`, `AnnotationFileUris`);
+responses are camelCase. Each schema converts to or from the domain objects of tailor.datasets and nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from ..blobs import Access, AuthKind
+from ..coco import AnnotationKind
+from ..datasets import Dataset, DatasetChanges, DatasetSpec
+from ..errors import InvalidInput
+
+API_VERSIONS = ("2023-02-01-preview", "2023-04-01-preview")
+
+
+def wire_time(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and Z: 2023-01-13T20:46:21.210Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _case_insensitive_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        by_lower = {}
+        for name, info in cls.model_fields.items():
+            by_lower[name.lower()] = info.alias or name
+            by_lower[(info.alias or name).lower()] = info.alias or name
+        return {by_lower.get(str(key).lower(), key): value for key, value in data.items()}
+
+
+class AuthenticationIn(WireModel):
+    kind: AuthKind = Field(description="How Tailor reads the dataset's blobs.")
+    sas_token: str | None = Field(default=None, description="With kind `sas`: the SAS token (never sent back).")
+
+    def to_access(self) -> Access:
+        return Access(self.kind, self.sas_token if self.kind is AuthKind.SAS else None)
+
+
+class AuthenticationOut(WireModel):
+    kind: AuthKind
+
+
+class DatasetIn(WireModel):
+    """Body of PUT /datasets/{name}."""
+
+    annotation_kind: AnnotationKind
+    annotation_file_uris: list[str] = Field(description="1 to 10 URIs of COCO files.")
+    custom_properties: dict[str, str] = Field(default_factory=dict, description="At most 10 string pairs.")
+    authentication: AuthenticationIn | None = Field(default=None, description="Default: kind `none`.")
+
+    def to_spec(self) -> DatasetSpec:
+        access = self.authentication.to_access() if self.authentication else Access()
+        return DatasetSpec(self.annotation_kind, tuple(self.annotation_file_uris), self.custom_properties, access)
+
+
+class DatasetPatchIn(WireModel):
+    """Body of PATCH /datasets/{name} (ours): URIs and authentication replaced, customProperties merged (a null
+    value removes a key). `annotationKind` may be repeated but not changed."""
+
+    annotation_kind: AnnotationKind | None = None
+    annotation_file_uris: list[str] | None = None
+    custom_properties: dict[str, str | None] | None = None
+    authentication: AuthenticationIn | None = None
+
+    def to_changes(self, current: Dataset) -> DatasetChanges:
+        if self.annotation_kind is not None and self.annotation_kind is not current.spec.annotation_kind:
+            raise InvalidInput(
+                f"annotationKind cannot change (the dataset is {current.spec.annotation_kind.value}); register a new "
+                "dataset instead",
+                target="annotationKind",
+            )
+        return DatasetChanges(
+            tuple(self.annotation_file_uris) if self.annotation_file_uris is not None else None,
+            self.custom_properties,
+            self.authentication.to_access() if self.authentication else None,
+        )
+
+
+class DatasetOut(WireModel):
+    name: str
+    annotation_kind: AnnotationKind
+    annotation_file_uris: list[str]
+    custom_properties: dict[str, str]
+    authentication: AuthenticationOut
+    created_date_time: str = Field(examples=["2023-01-13T20:46:21.210Z"])
+    updated_date_time: str = Field(examples=["2023-01-13T20:46:21.210Z"])
+    e_tag: str = Field(alias="eTag")
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetOut:
+        spec = dataset.spec
+        return cls(
+            name=dataset.name,
+            annotation_kind=spec.annotation_kind,
+            annotation_file_uris=list(spec.annotation_file_uris),
+            custom_properties=dict(spec.custom_properties),
+            authentication=AuthenticationOut(kind=spec.access.kind),
+            created_date_time=wire_time(dataset.created),
+            updated_date_time=wire_time(dataset.updated),
+            eTag=dataset.etag,
+        )
+
+
+class DatasetPage(WireModel):
+    value: list[DatasetOut]
+    next_link: str | None = Field(default=None, description="Absolute URL of the next page, when there is one.")
+
+
+class ErrorDetail(WireModel):
+    code: str
+    message: str
+    target: str | None = None
+
+
+class InnerError(WireModel):
+    code: str
+    message: str
+
+
+class ErrorBody(WireModel):
+    code: str
+    message: str
+    target: str | None = None
+    details: list[ErrorDetail] | None = None
+    innererror: InnerError | None = None
+
+
+class ErrorResponse(WireModel):
+    error: ErrorBody

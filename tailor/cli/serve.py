@@ -1,0 +1,35 @@
+"""`tailor serve`: the service on the embedded default (SQLite, a local data directory, no other server)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..settings import Settings
+from ._render import console
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: TAILOR_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: TAILOR_PORT or 8000).")] = None,
+) -> None:
+    """Start the REST service. Settings come from TAILOR_* environment variables (see README)."""
+    import uvicorn  # imported here: the other commands start faster without the server stack
+
+    from ..api import create_app
+    from ..api.keys import resolve_keys
+
+    settings = Settings()
+    if host is not None:
+        settings = settings.model_copy(update={"host": host})
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    keys = resolve_keys(settings)
+    app = create_app(settings, keys)
+    shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
+    console.print(f"Tailor is serving at [bold]http://{shown_host}:{settings.port}[/] (API docs at /docs)")
+    if keys.generated_at is not None:
+        console.print(f"Training key: [bold]{keys.training[0]}[/]  (kept in {keys.generated_at})")
+    console.print(f"Metadata: {settings.resolved_database_url.split('@')[-1]}")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

@@ -1,0 +1,206 @@
+"""Datasets: named pointers at COCO files, validated when registered or changed.
+
+The rules of a Dataset live here; `tailor.api` only translates the wire format to and from these calls, and the
+workers call `load` to read a dataset for training.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .blobs import Access, AuthKind, BlobReader
+from .coco import AnnotationKind, Problem, ProblemCode, Purpose, ValidationReport, validate_coco
+from .errors import AlreadyExists, BlobError, BlobTooLarge, EtagMismatch, InvalidInput, NotFound, TailorError
+
+if TYPE_CHECKING:
+    from .store import Page, Store
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+MAX_NAME_LENGTH = 255
+MAX_ANNOTATION_FILES = 10
+MAX_CUSTOM_PROPERTIES = 10
+MAX_PROPERTY_LENGTH = 1024
+MAX_URI_LENGTH = 8192
+
+
+def check_name(name: str, what: str = "dataset") -> str:
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
+        raise InvalidInput(
+            f"invalid {what} name {name[:300]!r}: use letters, digits, '.', '_' and '-', starting with a letter or "
+            f"digit, at most {MAX_NAME_LENGTH} characters",
+            target="name",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a user says a dataset is."""
+
+    annotation_kind: AnnotationKind
+    annotation_file_uris: tuple[str, ...]
+    custom_properties: Mapping[str, str] = field(default_factory=dict)
+    access: Access = Access()
+
+    def __post_init__(self) -> None:
+        uris = self.annotation_file_uris
+        if not 1 <= len(uris) <= MAX_ANNOTATION_FILES:
+            raise InvalidInput(
+                f"annotationFileUris must list 1 to {MAX_ANNOTATION_FILES} COCO files, got {len(uris)}",
+                target="annotationFileUris",
+            )
+        for uri in uris:
+            if not uri.strip() or len(uri) > MAX_URI_LENGTH:
+                raise InvalidInput("each annotation file URI must be a non-empty URI", target="annotationFileUris")
+        props = self.custom_properties
+        if len(props) > MAX_CUSTOM_PROPERTIES:
+            raise InvalidInput(
+                f"customProperties takes at most {MAX_CUSTOM_PROPERTIES} pairs, got {len(props)}",
+                target="customProperties",
+            )
+        for key, value in props.items():
+            if not key or len(key) > MAX_PROPERTY_LENGTH or len(value) > MAX_PROPERTY_LENGTH:
+                raise InvalidInput(
+                    f"customProperties keys must be non-empty and keys and values at most {MAX_PROPERTY_LENGTH} "
+                    "characters",
+                    target="customProperties",
+                )
+        if self.access.kind is AuthKind.SAS and not (self.access.sas_token or "").strip():
+            raise InvalidInput("authentication kind 'sas' needs a sasToken", target="authentication.sasToken")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    spec: DatasetSpec
+    created: datetime
+    updated: datetime
+    etag: str
+
+    @classmethod
+    def from_columns(
+        cls,
+        *,
+        name: str,
+        annotation_kind: str,
+        annotation_file_uris: list[str],
+        custom_properties: dict[str, str],
+        auth_kind: str,
+        sas_token: str | None,
+        created: datetime,
+        updated: datetime,
+        etag: str,
+    ) -> Dataset:
+        spec = DatasetSpec(
+            AnnotationKind(annotation_kind),
+            tuple(annotation_file_uris),
+            dict(custom_properties),
+            Access(AuthKind(auth_kind), sas_token),
+        )
+        return cls(name, spec, created, updated, etag)
+
+
+@dataclass(frozen=True)
+class DatasetChanges:
+    """A PATCH (ours): URIs and authentication are replaced, custom properties merged (null removes a key)."""
+
+    annotation_file_uris: tuple[str, ...] | None = None
+    custom_properties: Mapping[str, str | None] | None = None
+    access: Access | None = None
+
+    def applied_to(self, spec: DatasetSpec) -> DatasetSpec:
+        properties = dict(spec.custom_properties)
+        for key, value in (self.custom_properties or {}).items():
+            if value is None:
+                properties.pop(key, None)
+            else:
+                properties[key] = value
+        return replace(
+            spec,
+            annotation_file_uris=self.annotation_file_uris or spec.annotation_file_uris,
+            custom_properties=properties,
+            access=self.access or spec.access,
+        )
+
+    @property
+    def touches_files(self) -> bool:
+        return self.annotation_file_uris is not None or self.access is not None
+
+
+class InvalidAnnotations(TailorError):
+    """The annotation files cannot be read, or are not valid COCO of the dataset's kind; `problems` lists all."""
+
+    def __init__(self, problems: list[Problem]):
+        files = len({p.file for p in problems})
+        super().__init__(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the annotation files "
+            f"({files} file{'s' if files != 1 else ''}); see details"
+        )
+        self.problems = problems
+
+
+class DatasetService:
+    def __init__(self, store: Store, reader: BlobReader, max_annotation_bytes: int):
+        self._store = store
+        self._reader = reader
+        self._max_bytes = max_annotation_bytes
+
+    def register(self, name: str, spec: DatasetSpec) -> Dataset:
+        check_name(name)
+        try:  # a name already taken fails at once, before any file is read
+            self._store.get_dataset(name)
+        except NotFound:
+            pass
+        else:
+            raise AlreadyExists("dataset", name)
+        self.load(spec, purpose=None)
+        return self._store.insert_dataset(name, spec)
+
+    def get(self, name: str) -> Dataset:
+        return self._store.get_dataset(check_name(name))
+
+    def list(self, skip: int, top: int) -> Page[Dataset]:
+        return self._store.list_datasets(skip, top)
+
+    def update(self, name: str, changes: DatasetChanges, if_match: str | None) -> Dataset:
+        current = self._store.get_dataset(check_name(name))
+        if if_match is not None and if_match != current.etag:
+            raise EtagMismatch("dataset", name)
+        spec = changes.applied_to(current.spec)
+        if changes.touches_files:
+            self.load(spec, purpose=None)
+        # Compare-and-set on the eTag read above: a concurrent change in between is refused, not overwritten.
+        return self._store.replace_dataset(name, spec, current.etag)
+
+    def delete(self, name: str, if_match: str | None) -> None:
+        self._store.delete_dataset(check_name(name), if_match)
+
+    def load(self, spec: DatasetSpec, purpose: Purpose | None) -> ValidationReport:
+        """Read and validate every annotation file; raise InvalidAnnotations listing every problem."""
+        unreadable: list[Problem] = []
+
+        def sources():
+            for uri in dict.fromkeys(spec.annotation_file_uris):
+                try:
+                    yield self._reader.annotation_file(uri, access=spec.access, max_bytes=self._max_bytes)
+                except BlobError as exc:
+                    unreadable.append(_unreadable(uri, exc))
+
+        report = validate_coco(sources(), spec.annotation_kind, purpose)
+        if unreadable or report.errors:
+            raise InvalidAnnotations(unreadable + report.errors)
+        if report.warnings:
+            log.info("dataset loaded with %d warnings", len(report.warnings))
+        return report
+
+
+def _unreadable(uri: str, exc: BlobError) -> Problem:
+    code = ProblemCode.FILE_TOO_LARGE if isinstance(exc, BlobTooLarge) else ProblemCode.FILE_UNREADABLE
+    return Problem(code, "$", f"cannot read the annotation file: {exc.reason}", uri)

@@ -1,0 +1,68 @@
+"""Settings: read once from the environment (prefix `TAILOR_`) into one typed object, then passed in.
+
+Nothing else in Tailor reads the environment. List-valued settings take comma-separated values
+(`TAILOR_DATA_ROOTS=/data,/mnt/sets`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAILOR_", extra="ignore")
+
+    # Where the embedded default keeps its SQLite database, generated key and model artifacts.
+    data_dir: Path = Field(default=Path(".tailor"), description="Data directory of the embedded default.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
+    )
+    redis_url: str | None = Field(default=None, description="Redis for the job queue; default: in-process runner.")
+
+    # Keys: several comma-separated keys each, for rotation.
+    training_key: SecretStr | None = Field(default=None, description="Keys for every call, comma-separated.")
+    prediction_key: SecretStr | None = Field(default=None, description="Keys for analyze only, comma-separated.")
+
+    # What the service may read on a user's behalf.
+    data_roots: CommaList = Field(
+        default_factory=list, description="Local folders that annotation and image paths (and file:// URIs) may name."
+    )
+    allow_hosts: CommaList = Field(
+        default_factory=list,
+        description="host:port entries fetched even though they are loopback or private (e.g. Azurite).",
+    )
+    storage_connection_string: SecretStr | None = Field(
+        default=None, description="Azure Storage connection string used for `managedIdentity` datasets."
+    )
+
+    # Limits.
+    max_annotation_mb: int = Field(default=512, ge=1, description="Largest annotation file read, in MB.")
+    max_request_kb: int = Field(default=1024, ge=1, description="Largest JSON request body, in KB.")
+    max_json_depth: int = Field(default=32, ge=2, description="Deepest nesting accepted in a JSON request body.")
+    fetch_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one read of a blob or URL.")
+    fetch_retries: int = Field(default=3, ge=0, description="Retries of a read that failed for a transient reason.")
+
+    # The server.
+    host: str = Field(default="127.0.0.1", description="Address `tailor serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `tailor serve` listens on.")
+
+    @field_validator("data_roots", "allow_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def max_annotation_bytes(self) -> int:
+        return self.max_annotation_mb * 1024 * 1024
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'tailor.db').resolve()}"

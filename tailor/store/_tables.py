@@ -1,0 +1,29 @@
+"""Tables. Column names are the store's own; the wire names live in tailor.api.schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    annotation_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    annotation_file_uris: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    custom_properties: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    auth_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    # Needed to read the blobs again at training time; never sent back to a client.
+    sas_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    etag: Mapped[str] = mapped_column(String(64), nullable=False)

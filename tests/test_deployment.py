@@ -1,0 +1,51 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine: every TAILOR_ variable they set is a real
+setting, every service the api depends on exists and has a health check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tailor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = {f"TAILOR_{name.upper()}" for name in Settings.model_fields}
+
+
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_every_tailor_variable_in_compose_is_a_setting() -> None:
+    doc = compose()
+    used = set()
+    for service in doc["services"].values():
+        environment = service.get("environment") or {}
+        names = environment if isinstance(environment, dict) else [e.split("=")[0] for e in environment]
+        used |= {n for n in names if n.startswith("TAILOR_")}
+    assert used, "the api service should be configured through TAILOR_ variables"
+    assert used <= SETTINGS, f"not settings: {sorted(used - SETTINGS)}"
+
+
+def test_every_tailor_variable_in_the_dockerfile_is_a_setting() -> None:
+    used = set(re.findall(r"\b(TAILOR_[A-Z_]+)=", (REPO / "Dockerfile").read_text()))
+    assert used and used <= SETTINGS, sorted(used - SETTINGS)
+
+
+def test_services_and_health_checks() -> None:
+    services = compose()["services"]
+    assert {"api", "postgres", "redis", "azurite"} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no health check"
+    for dependency in services["api"]["depends_on"]:
+        assert dependency in services
+        assert services["api"]["depends_on"][dependency]["condition"] == "service_healthy"
+    assert "tailor-data:/data" in services["api"]["volumes"]
+
+
+def test_the_compose_database_url_is_postgresql() -> None:
+    environment = compose()["services"]["api"]["environment"]
+    assert environment["TAILOR_DATABASE_URL"].startswith("postgresql://")
+    assert Settings(database_url=environment["TAILOR_DATABASE_URL"]).resolved_database_url.endswith("/tailor")
