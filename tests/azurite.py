@@ -85,6 +85,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
                 "--silent",
                 "--skipApiVersionCheck",  # the Python SDK may be newer than this Azurite
                 "--loose",
+                "--disableTelemetry",  # no network here; telemetry only fills the log with DNS failures
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
