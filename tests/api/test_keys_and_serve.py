@@ -1,0 +1,84 @@
+"""Keys of the embedded default, `tailor serve` as a user starts it, and the 500 envelope."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from tailor.api import create_app
+from tailor.api.keys import resolve_keys
+from tailor.settings import Settings
+
+from .conftest import HEADERS, VERSION, free_port, make_settings
+
+
+def test_without_a_configured_key_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    first = resolve_keys(settings)
+    assert first.generated_at == tmp_path / "data" / "training.key"
+    assert len(first.training[0]) >= 40
+    assert stat.S_IMODE(os.stat(first.generated_at).st_mode) == 0o600
+    assert resolve_keys(settings).training == first.training  # a restart keeps the key
+
+
+def test_configured_keys_are_split_for_rotation(tmp_path: Path) -> None:
+    keys = resolve_keys(Settings(data_dir=tmp_path, training_key=" a , b ", prediction_key="p"))
+    assert keys.training == ("a", "b") and keys.prediction == ("p",) and keys.generated_at is None
+    assert keys.allows("b", prediction_call=False) and not keys.allows("p", prediction_call=False)
+    assert keys.allows("p", prediction_call=True) and not keys.allows("", prediction_call=True)
+    assert not (tmp_path / "training.key").exists()
+
+
+def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
+    env["TAILOR_DATA_DIR"] = str(tmp_path / "data")
+    script = Path(sys.executable).with_name("tailor")
+    process = subprocess.Popen(
+        [script, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "tailor serve did not answer in 30 s"
+            time.sleep(0.2)
+        key = (tmp_path / "data" / "training.key").read_text().strip()
+        listed = requests.get(
+            f"http://127.0.0.1:{port}/computervision/datasets",
+            params={"api-version": VERSION}, headers={"Ocp-Apim-Subscription-Key": key}, timeout=5,
+        )
+        assert listed.status_code == 200 and listed.json() == {"value": []}
+        assert (tmp_path / "data" / "tailor.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert f"http://localhost:{port}" in output
+    assert f"Training key: {key}" in output
+
+
+def test_an_unexpected_failure_is_a_500_with_an_id_and_no_traceback(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        with create_engine(settings.resolved_database_url).begin() as connection:  # a real failure underneath
+            connection.execute(text("DROP TABLE datasets"))
+        response = client.get("/computervision/datasets", params={"api-version": VERSION}, headers=HEADERS)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "InternalServerError" and "quote id" in error["message"]
+    assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
