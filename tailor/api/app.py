@@ -11,24 +11,29 @@ from .. import __version__
 from ..blobs import BlobPolicy, BlobReader
 from ..datasets import DatasetService
 from ..settings import Settings
-from ..store import Store
+from ..models import ModelService
+from ..workers import InProcessRunner, JobContext
 from . import errors
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
-from .routes import datasets
+from .routes import datasets, models
 from .schemas import ErrorResponse
 
 
 def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.connect(settings.resolved_database_url)
+    context = JobContext(settings)
+    store = context.store
     reader = BlobReader(BlobPolicy.from_settings(settings))
     keys = keys or resolve_keys(settings)
+    runner = InProcessRunner(settings, context)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runner.start()
         yield
+        runner.stop()
         store.close()
 
     app = FastAPI(
@@ -40,13 +45,17 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = keys
-    app.state.services = Services(datasets=DatasetService(store, reader, settings.max_annotation_bytes))
+    app.state.services = Services(
+        datasets=DatasetService(store, reader, settings.max_annotation_bytes),
+        models=ModelService(store, runner),
+    )
 
     api = APIRouter(
         prefix=BASE_PATH,
         dependencies=[Security(subscription_key), Depends(api_version)],
     )
     api.include_router(datasets.router)
+    api.include_router(models.router)
     app.include_router(api)
 
     @app.get("/health", tags=["service"], include_in_schema=False)

@@ -10,12 +10,14 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader
 
 from ..datasets import DatasetService
+from ..models import ModelService
 from .schemas import API_VERSIONS
 
 
 @dataclass(frozen=True)
 class Services:
     datasets: DatasetService
+    models: ModelService
 
 
 def services(request: Request) -> Services:
@@ -26,7 +28,12 @@ def datasets(request: Request) -> DatasetService:
     return services(request).datasets
 
 
+def models(request: Request) -> ModelService:
+    return services(request).models
+
+
 DatasetsDep = Annotated[DatasetService, Depends(datasets)]
+ModelsDep = Annotated[ModelService, Depends(models)]
 
 # Enforced by the gateway; declared here for the OpenAPI document.
 subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False)

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..datasets import InvalidAnnotations
 from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+from ..models import ModelConflict
 
 log = logging.getLogger("tailor.api")
 
@@ -39,6 +40,9 @@ class ErrorCode(str, Enum):
     DATASET_ALREADY_EXISTS = "DatasetAlreadyExists"
     DATASET_NOT_FOUND = "DatasetNotFound"
     DATASET_INVALID_ANNOTATION_URI = "DatasetInvalidAnnotationUri"
+    MODEL_ALREADY_EXISTS = "ModelAlreadyExists"
+    MODEL_NOT_FOUND = "ModelNotFound"
+    CONFLICT = "Conflict"
 
 
 class InnerCode(str, Enum):
@@ -81,6 +85,8 @@ class ApiError(Exception):
 _RECORD_CODES = {
     (AlreadyExists, "dataset"): (409, ErrorCode.DATASET_ALREADY_EXISTS),
     (NotFound, "dataset"): (404, ErrorCode.DATASET_NOT_FOUND),
+    (AlreadyExists, "model"): (409, ErrorCode.MODEL_ALREADY_EXISTS),
+    (NotFound, "model"): (404, ErrorCode.MODEL_NOT_FOUND),
 }
 
 
@@ -98,6 +104,8 @@ def from_domain(exc: TailorError) -> ApiError:
         )
     if isinstance(exc, InvalidInput):
         return ApiError(400, ErrorCode.INVALID_REQUEST, str(exc), target=exc.target, inner=InnerCode.INVALID_FIELD)
+    if isinstance(exc, ModelConflict):
+        return ApiError(409, ErrorCode.CONFLICT, str(exc), target="status")
     if isinstance(exc, EtagMismatch):
         return ApiError(412, ErrorCode.PRECONDITION_FAILED, str(exc), target="If-Match")
     if isinstance(exc, (AlreadyExists, NotFound)):

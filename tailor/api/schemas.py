@@ -16,6 +16,7 @@ from ..blobs import Access, AuthKind
 from ..coco import AnnotationKind
 from ..datasets import Dataset, DatasetChanges, DatasetSpec
 from ..errors import InvalidInput
+from ..models import Model, ModelKind, ModelStatus, TrainingParameters
 
 API_VERSIONS = ("2023-02-01-preview", "2023-04-01-preview")
 
@@ -139,3 +140,73 @@ class ErrorBody(WireModel):
 
 class ErrorResponse(WireModel):
     error: ErrorBody
+
+
+class TrainingParametersWire(WireModel):
+    training_dataset_name: str
+    time_budget_in_hours: float = Field(
+        gt=0, description="Compute budget; fractions are accepted (ours), e.g. 0.02 for 72 seconds."
+    )
+    model_kind: ModelKind = Field(default=ModelKind.CLASSIFIER)
+
+
+class EvaluationParametersWire(WireModel):
+    test_dataset_name: str
+
+
+class ModelIn(WireModel):
+    """Body of PUT /models/{name}."""
+
+    training_parameters: TrainingParametersWire
+    evaluation_parameters: EvaluationParametersWire | None = None
+
+    def to_training(self) -> TrainingParameters:
+        p = self.training_parameters
+        return TrainingParameters(p.training_dataset_name, p.time_budget_in_hours, p.model_kind)
+
+
+class ModelErrorOut(WireModel):
+    code: str
+    message: str
+
+
+class ModelOut(WireModel):
+    name: str
+    created_date_time: str
+    updated_date_time: str
+    status: ModelStatus
+    training_parameters: TrainingParametersWire
+    evaluation_parameters: EvaluationParametersWire | None = None
+    training_cost_in_minutes: int = Field(description="Compute minutes billed; never above the budget.")
+    model_performance: dict[str, Any] | None = None
+    error: ModelErrorOut | None = None
+    training_progress: dict[str, Any] = Field(
+        default_factory=dict, description="(ours) trials done, best validation score, budget used."
+    )
+
+    @classmethod
+    def of(cls, model: Model) -> ModelOut:
+        t = model.training
+        return cls(
+            name=model.name,
+            created_date_time=wire_time(model.created),
+            updated_date_time=wire_time(model.updated),
+            status=model.status,
+            training_parameters=TrainingParametersWire(
+                training_dataset_name=t.training_dataset_name,
+                time_budget_in_hours=t.time_budget_in_hours,
+                model_kind=t.model_kind,
+            ),
+            evaluation_parameters=(
+                EvaluationParametersWire(test_dataset_name=model.test_dataset_name) if model.test_dataset_name else None
+            ),
+            training_cost_in_minutes=model.training_cost_minutes,
+            model_performance=dict(model.performance) if model.performance else None,
+            error=ModelErrorOut(code=model.error.code.value, message=model.error.message) if model.error else None,
+            training_progress=dict(model.progress),
+        )
+
+
+class ModelPage(WireModel):
+    value: list[ModelOut]
+    next_link: str | None = None

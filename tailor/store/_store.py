@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..datasets import Dataset, DatasetSpec
 from ..errors import AlreadyExists, EtagMismatch, NotFound
+from ._models import ModelRecords
 from ._tables import Base, DatasetRow
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ def _new_etag() -> str:
     return uuid.uuid4().hex
 
 
-class Store:
+class Store(ModelRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -52,6 +53,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    _now = staticmethod(_now)
+
+    @staticmethod
+    def _utc(moment: datetime) -> datetime:
+        return _utc(moment)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -1,0 +1,88 @@
+"""Frozen features: each (backbone, input size) pair is run over the images once and reused by every trial."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .backbones import Backbone, Preprocess, build_backbone
+
+BATCH = 32
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
+
+
+def at_size(preprocess: Preprocess, input_size: int) -> Preprocess:
+    return replace(preprocess, input_size=input_size)
+
+
+def to_tensor(images: list[Image.Image], preprocess: Preprocess, *, flip: bool = False) -> torch.Tensor:
+    """Resize the shorter side, centre-crop, normalise: the evaluation transform the weights were trained with."""
+    size, resize = preprocess.input_size, preprocess.resize_size
+    batch = np.empty((len(images), size, size, 3), dtype=np.uint8)
+    for k, image in enumerate(images):
+        scale = resize / min(image.size)
+        w, h = max(size, round(image.width * scale)), max(size, round(image.height * scale))
+        resized = image.resize((w, h), _RESAMPLE[preprocess.interpolation])
+        left, top = (w - size) // 2, (h - size) // 2
+        crop = resized.crop((left, top, left + size, top + size))
+        batch[k] = np.asarray(crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else crop)
+    tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(preprocess.mean).view(1, 3, 1, 1)
+    std = torch.tensor(preprocess.std).view(1, 3, 1, 1)
+    return (tensor - mean) / std
+
+
+class FeatureCache:
+    """Pooled features per (backbone, input size, flipped), computed on first use."""
+
+    def __init__(self, images: list[Image.Image], weights_dir: Path, device: torch.device):
+        self._images = images
+        self._weights_dir = weights_dir
+        self._device = device
+        self._cache: dict[tuple[str, int, bool], np.ndarray] = {}
+        self._models: dict[str, torch.nn.Module] = {}
+
+    def features(
+        self, backbone: Backbone, input_size: int, *, flip: bool = False, step: Callable[[], None] = lambda: None
+    ) -> np.ndarray:
+        key = (backbone.name, input_size, flip)
+        if key not in self._cache:
+            model = self.model(backbone)
+            preprocess = at_size(backbone.preprocess, input_size)
+            parts = []
+            with torch.inference_mode(), torch.autocast(self._device.type, enabled=self._device.type == "cuda"):
+                for start in range(0, len(self._images), BATCH):
+                    step()  # the caller's budget and cancellation checks, between batches
+                    batch = to_tensor(self._images[start : start + BATCH], preprocess, flip=flip).to(self._device)
+                    if self._device.type == "cuda":
+                        batch = batch.to(memory_format=torch.channels_last)
+                    parts.append(model(batch).float().cpu().numpy())
+            self._cache[key] = np.concatenate(parts) if parts else np.zeros((0, backbone.feature_dim), np.float32)
+        return self._cache[key]
+
+    def seconds_per_image(self, backbone: Backbone, input_size: int, sample: int = 8) -> float:
+        """Measured cost of extracting features, per image, on this device (the network load not included)."""
+        images = self._images[:sample]
+        self.model(backbone)
+        preprocess = at_size(backbone.preprocess, input_size)
+        start = time.monotonic()
+        with torch.inference_mode():
+            self.model(backbone)(to_tensor(images, preprocess).to(self._device))
+        if self._device.type == "cuda":
+            torch.cuda.synchronize()
+        return (time.monotonic() - start) / max(1, len(images))
+
+    def model(self, backbone: Backbone) -> torch.nn.Module:
+        if backbone.name not in self._models:
+            model = build_backbone(backbone.name, weights_dir=self._weights_dir, num_classes=0).eval()
+            model = model.to(self._device)
+            if self._device.type == "cuda":
+                model = model.to(memory_format=torch.channels_last)
+            self._models[backbone.name] = model
+        return self._models[backbone.name]

@@ -1,0 +1,184 @@
+"""Models: a training request over a dataset and a budget, and what became of it.
+
+The states, the transitions between them and the rules of the Models API live here; `tailor.api` translates the
+wire format, the workers run the training (tailor.workers -> tailor.automl) and record each transition here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .coco import AnnotationKind
+from .datasets import check_name
+from .errors import InvalidInput, NotFound, TailorError
+
+if TYPE_CHECKING:
+    from .store import Page, Store
+
+
+class ModelKind(str, Enum):
+    CLASSIFIER = "Generic-Classifier"
+    DETECTOR = "Generic-Detector"
+    PRODUCT_RECOGNIZER = "Product-Recognizer"
+
+    @property
+    def annotation_kind(self) -> AnnotationKind:
+        return AnnotationKind.DETECTION if self is ModelKind.DETECTOR else AnnotationKind.CLASSIFICATION
+
+    @property
+    def max_budget_hours(self) -> float:
+        return 1344 if self is ModelKind.DETECTOR else 336
+
+
+class ModelStatus(str, Enum):
+    NOT_STARTED = "notStarted"
+    TRAINING = "training"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    def is_final(self) -> bool:
+        return self in (ModelStatus.SUCCEEDED, ModelStatus.FAILED, ModelStatus.CANCELLED)
+
+
+class FailureCode(str, Enum):
+    """`error.code` of a failed training (API.md)."""
+
+    DIVERGED = "diverged"
+    NOT_ENOUGH_BUDGET = "notEnoughBudget"
+    DATASET_CORRUPT = "datasetCorrupt"
+    DATASET_NOT_FOUND = "datasetNotFound"
+    UNKNOWN = "unknown"
+
+
+# Kinds this build can train; the others are refused with a clear 400 when the model is created.
+SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER})
+
+
+@dataclass(frozen=True)
+class TrainingParameters:
+    training_dataset_name: str
+    time_budget_in_hours: float
+    model_kind: ModelKind = ModelKind.CLASSIFIER
+
+    def __post_init__(self) -> None:
+        budget = self.time_budget_in_hours
+        if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+            raise InvalidInput("timeBudgetInHours must be a number above 0", target="trainingParameters.timeBudgetInHours")
+        if budget > self.model_kind.max_budget_hours:
+            raise InvalidInput(
+                f"timeBudgetInHours for {self.model_kind.value} is at most {self.model_kind.max_budget_hours:g}",
+                target="trainingParameters.timeBudgetInHours",
+            )
+
+    @property
+    def budget_seconds(self) -> float:
+        return self.time_budget_in_hours * 3600
+
+
+@dataclass(frozen=True)
+class TrainingError:
+    code: FailureCode
+    message: str
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    status: ModelStatus
+    training: TrainingParameters
+    test_dataset_name: str | None
+    created: datetime
+    updated: datetime
+    billed_seconds: float = 0.0
+    performance: Mapping[str, Any] | None = None
+    error: TrainingError | None = None
+    progress: Mapping[str, Any] = field(default_factory=dict)
+    artifact: str | None = None  # where the trained model is kept
+    attempt: int = 0  # how many times a worker has started it (a crashed attempt is retried, not billed)
+
+    @property
+    def training_cost_minutes(self) -> int:
+        """Billed compute minutes, rounded up per started minute but never above the budget."""
+        budget_minutes = math.floor(self.training.time_budget_in_hours * 60 + 1e-9)
+        return min(math.ceil(self.billed_seconds / 60 - 1e-9), budget_minutes)
+
+
+class ModelConflict(TailorError):
+    """The model is in a state that does not allow this call (e.g. deleting it while it trains)."""
+
+    def __init__(self, name: str, status: ModelStatus, action: str):
+        super().__init__(f"model {name!r} is {status.value}; it can be {action} only once training has ended")
+        self.name, self.status = name, status
+
+
+class JobQueue(Protocol):
+    """Where training jobs go: the in-process runner or arq on Redis (tailor.workers)."""
+
+    def enqueue_training(self, model_name: str) -> None: ...
+
+    def request_cancel(self, model_name: str) -> None: ...
+
+
+class ModelService:
+    def __init__(self, store: Store, queue: JobQueue):
+        self._store = store
+        self._queue = queue
+
+    def create(self, name: str, training: TrainingParameters, test_dataset_name: str | None) -> Model:
+        check_name(name, "model")
+        if training.model_kind not in SUPPORTED_KINDS:
+            raise InvalidInput(
+                f"modelKind {training.model_kind.value} is not supported by this Tailor yet; use "
+                f"{', '.join(k.value for k in sorted(SUPPORTED_KINDS))}",
+                target="trainingParameters.modelKind",
+            )
+        dataset = self._dataset(training.training_dataset_name, "trainingParameters.trainingDatasetName")
+        if dataset.spec.annotation_kind is not training.model_kind.annotation_kind:
+            raise InvalidInput(
+                f"dataset {dataset.name!r} is {dataset.spec.annotation_kind.value}; {training.model_kind.value} trains "
+                f"on {training.model_kind.annotation_kind.value} datasets",
+                target="trainingParameters.trainingDatasetName",
+            )
+        if test_dataset_name is not None:
+            self._dataset(test_dataset_name, "evaluationParameters.testDatasetName")
+        model = self._store.insert_model(name, training, test_dataset_name)
+        self._queue.enqueue_training(name)
+        return model
+
+    def get(self, name: str) -> Model:
+        return self._store.get_model(check_name(name, "model"))
+
+    def list(self, skip: int, top: int) -> Page[Model]:
+        return self._store.list_models(skip, top)
+
+    def delete(self, name: str) -> None:
+        model = self.get(name)
+        if not model.status.is_final():
+            raise ModelConflict(name, model.status, "deleted")
+        self._store.delete_model(name, expected_status=model.status)
+
+    def cancel(self, name: str) -> Model:
+        model = self.get(name)
+        if model.status.is_final() or model.status is ModelStatus.CANCELLING:
+            return model
+        if model.status is ModelStatus.NOT_STARTED:
+            # Not picked up yet: cancelled at once; a worker that picks it up later finds it final and skips it.
+            moved = self._store.move_model(name, ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
+            if moved is not None:
+                return moved
+        moved = self._store.move_model(name, ModelStatus.TRAINING, ModelStatus.CANCELLING)
+        self._queue.request_cancel(name)
+        return moved or self.get(name)
+
+    def _dataset(self, name: str, target: str):
+        try:
+            return self._store.get_dataset(check_name(name))
+        except NotFound:
+            raise InvalidInput(f"there is no dataset named {name!r}", target=target) from None

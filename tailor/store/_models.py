@@ -1,0 +1,126 @@
+"""Model records. Status changes are compare-and-set on the current status, so that a cancel and a worker's
+transition can never overwrite each other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import AlreadyExists, NotFound
+from ..models import FailureCode, Model, ModelKind, ModelStatus, TrainingError, TrainingParameters
+from ._tables import ModelRow
+
+if TYPE_CHECKING:
+    from ._store import Page
+
+
+class ModelRecords:
+    """Mixed into Store: the model half of the metadata store."""
+
+    def insert_model(self, name: str, training: TrainingParameters, test_dataset_name: str | None) -> Model:
+        now = self._now()
+        row = ModelRow(
+            name=name,
+            status=ModelStatus.NOT_STARTED.value,
+            training_dataset_name=training.training_dataset_name,
+            budget_hours=training.time_budget_in_hours,
+            model_kind=training.model_kind.value,
+            test_dataset_name=test_dataset_name,
+            created_at=now,
+            updated_at=now,
+            attempt=0,
+            billed_seconds=0.0,
+            progress={},
+        )
+        try:
+            with self._session() as session:
+                session.add(row)
+        except IntegrityError:
+            raise AlreadyExists("model", name) from None
+        return _model(row, self._utc)
+
+    def get_model(self, name: str) -> Model:
+        with self._session() as session:
+            row = session.scalar(select(ModelRow).where(ModelRow.name == name))
+            if row is None:
+                raise NotFound("model", name)
+            return _model(row, self._utc)
+
+    def list_models(self, skip: int, top: int) -> Page[Model]:
+        from ._store import Page
+
+        with self._session() as session:
+            rows = session.scalars(
+                select(ModelRow).order_by(ModelRow.created_at, ModelRow.id).offset(skip).limit(top + 1)
+            ).all()
+            return Page([_model(r, self._utc) for r in rows[:top]], more=len(rows) > top)
+
+    def model_names_in(self, statuses: Iterable[ModelStatus]) -> list[str]:
+        with self._session() as session:
+            wanted = [s.value for s in statuses]
+            return list(session.scalars(select(ModelRow.name).where(ModelRow.status.in_(wanted)).order_by(ModelRow.id)))
+
+    def move_model(
+        self,
+        name: str,
+        from_status: ModelStatus,
+        to_status: ModelStatus,
+        *,
+        expected_attempt: int | None = None,
+        **changes: Any,
+    ) -> Model | None:
+        """Set the status (and other columns) only if it is still `from_status` (and the attempt still
+        `expected_attempt`, when given); None when it was not."""
+        values = _columns(changes)
+        values.update(status=to_status.value, updated_at=self._now())
+        condition = (ModelRow.name == name) & (ModelRow.status == from_status.value)
+        if expected_attempt is not None:
+            condition &= ModelRow.attempt == expected_attempt
+        with self._session() as session:
+            done = session.execute(update(ModelRow).where(condition).values(**values))
+            if done.rowcount == 0:
+                return None
+            row = session.scalar(select(ModelRow).where(ModelRow.name == name))
+            return _model(row, self._utc)
+
+    def update_model(self, name: str, **changes: Any) -> None:
+        """Columns that are not the status (progress, the attempt's bill so far)."""
+        with self._session() as session:
+            session.execute(update(ModelRow).where(ModelRow.name == name).values(**_columns(changes)))
+
+    def delete_model(self, name: str, expected_status: ModelStatus) -> None:
+        with self._session() as session:
+            done = session.execute(
+                delete(ModelRow).where(ModelRow.name == name, ModelRow.status == expected_status.value)
+            )
+            if done.rowcount == 0:
+                raise NotFound("model", name)
+
+
+def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+    values = dict(changes)
+    error = values.pop("error", None)
+    if error is not None:
+        values["error_code"] = error.code.value
+        values["error_message"] = error.message
+    return values
+
+
+def _model(row: ModelRow, utc) -> Model:
+    return Model(
+        name=row.name,
+        status=ModelStatus(row.status),
+        training=TrainingParameters(row.training_dataset_name, row.budget_hours, ModelKind(row.model_kind)),
+        test_dataset_name=row.test_dataset_name,
+        created=utc(row.created_at),
+        updated=utc(row.updated_at),
+        billed_seconds=row.billed_seconds or 0.0,
+        performance=row.performance,
+        error=TrainingError(FailureCode(row.error_code), row.error_message or "") if row.error_code else None,
+        progress=row.progress or {},
+        artifact=row.artifact,
+        attempt=row.attempt,
+    )

@@ -1,0 +1,40 @@
+"""What a job needs, built from Settings in the process that runs it (a child process or an arq worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ..blobs import BlobPolicy, BlobReader
+from ..datasets import DatasetService
+from ..settings import Settings
+from ..store import Store
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+
+    @cached_property
+    def store(self) -> Store:
+        return Store.connect(self.settings.resolved_database_url)
+
+    @cached_property
+    def reader(self) -> BlobReader:
+        return BlobReader(BlobPolicy.from_settings(self.settings))
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        return DatasetService(self.store, self.reader, self.settings.max_annotation_bytes)
+
+    @property
+    def weights_dir(self) -> Path:
+        return self.settings.data_dir / "weights"
+
+    def artifact_dir(self, model_name: str, attempt: int) -> Path:
+        return self.settings.data_dir / "models" / model_name / f"attempt-{attempt}"
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,127 @@
+"""The training job: one function for the in-process runner and the arq worker alike. It only moves the model
+through its states and hands the work to tailor.automl."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..automl import TrainingCancelled, TrainingFailed, TrainingRequest, train_classifier
+from ..automl.backbones import prepare_weights
+from ..coco import Purpose
+from ..datasets import InvalidAnnotations
+from ..errors import NotFound
+from ..models import FailureCode, ModelStatus, TrainingError
+from .context import JobContext
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0  # how often a training looks for a cancel request and records its progress
+
+
+def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
+    """Train `model_name` to a final state. Returns that state, or None when there was nothing to do (the model is
+    gone, already final, or another worker holds it)."""
+    store = context.store
+    try:
+        model = store.get_model(model_name)
+    except NotFound:
+        return None
+    if model.status.is_final():
+        return None
+    if model.status is ModelStatus.CANCELLING:
+        store.move_model(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED)
+        return ModelStatus.CANCELLED
+    # A crashed attempt left the model in `training`: this attempt replaces it, and its time is not billed.
+    attempt = model.attempt + 1
+    started = store.move_model(
+        model_name, model.status, ModelStatus.TRAINING, expected_attempt=model.attempt,
+        attempt=attempt, billed_seconds=0.0, progress={"phase": "loading", "attempt": attempt},
+    )
+    if started is None:
+        return None
+    try:
+        result = _train(model_name, attempt, context)
+    except TrainingCancelled as cancelled:
+        return _end(context, model_name, ModelStatus.CANCELLED, billed_seconds=cancelled.billed_seconds)
+    except TrainingFailed as failed:
+        return _end(
+            context, model_name, ModelStatus.FAILED,
+            error=TrainingError(failed.code, failed.message), billed_seconds=failed.billed_seconds,
+        )
+    except Exception:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("training %s failed unexpectedly (incident %s)", model_name, incident)
+        message = f"training failed unexpectedly; quote incident {incident} to find it in the worker log"
+        return _end(context, model_name, ModelStatus.FAILED, error=TrainingError(FailureCode.UNKNOWN, message))
+    return _end(
+        context, model_name, ModelStatus.SUCCEEDED,
+        billed_seconds=result.billed_seconds, performance=result.performance, artifact=str(result.artifact_dir),
+        progress={"phase": "succeeded", "attempt": attempt, "trialsDone": result.trials,
+                  "bestValidationScore": round(result.best_score, 4),
+                  "budgetUsedSeconds": round(result.billed_seconds, 1)},
+    )
+
+
+def _train(model_name: str, attempt: int, context: JobContext):
+    store = context.store
+    model = store.get_model(model_name)
+    try:
+        dataset = store.get_dataset(model.training.training_dataset_name)
+    except NotFound:
+        raise TrainingFailed(
+            FailureCode.DATASET_NOT_FOUND, f"the dataset {model.training.training_dataset_name!r} no longer exists"
+        ) from None
+    try:
+        report = context.datasets.load(dataset.spec, Purpose.TRAINING)
+    except InvalidAnnotations as invalid:
+        shown = "; ".join(f"{p.file}#{p.path}: {p.message}" for p in invalid.problems[:10])
+        more = f"; and {len(invalid.problems) - 10} more" if len(invalid.problems) > 10 else ""
+        raise TrainingFailed(FailureCode.DATASET_CORRUPT, f"the dataset cannot be trained on: {shown}{more}") from None
+    prepare_weights(context.weights_dir)
+    watch = _Watch(context, model_name)
+    request = TrainingRequest(
+        dataset=report.dataset,
+        fetch=context.reader.image_fetcher(dataset.spec.access),
+        budget_seconds=model.training.budget_seconds,
+        weights_dir=context.weights_dir,
+        output_dir=context.artifact_dir(model_name, attempt),
+        study_storage=context.settings.resolved_database_url,
+        study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
+        on_progress=watch.record,
+        should_stop=watch.cancel_requested,
+    )
+    return train_classifier(request)
+
+
+def _end(context: JobContext, model_name: str, status: ModelStatus, **changes: Any) -> ModelStatus:
+    store = context.store
+    moved = store.move_model(model_name, ModelStatus.TRAINING, status, **changes)
+    if moved is None:  # a cancel arrived after the last check: the cancel wins, what was billed is kept
+        billed = changes.get("billed_seconds", 0.0)
+        moved = store.move_model(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=billed)
+        status = ModelStatus.CANCELLED
+    return status
+
+
+class _Watch:
+    """Throttled contact with the store during training: progress out, cancel requests in."""
+
+    def __init__(self, context: JobContext, model_name: str, clock: Callable[[], float] = time.monotonic):
+        self._store = context.store
+        self._name = model_name
+        self._clock = clock
+        self._last_poll = float("-inf")
+        self._cancelled = False
+
+    def record(self, progress: dict[str, Any]) -> None:
+        self._store.update_model(self._name, progress=progress, billed_seconds=progress.get("budgetUsedSeconds", 0.0))
+
+    def cancel_requested(self) -> bool:
+        now = self._clock()
+        if not self._cancelled and now - self._last_poll >= POLL_SECONDS:
+            self._last_poll = now
+            self._cancelled = self._store.get_model(self._name).status is ModelStatus.CANCELLING
+        return self._cancelled
