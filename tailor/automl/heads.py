@@ -23,7 +23,7 @@ class HeadRecipe:
 @dataclass
 class FittedHead:
     layer: nn.Linear
-    mean: np.ndarray  # feature standardisation, folded into the exported head
+    mean: np.ndarray  # feature centring and scaling, folded into the exported head
     scale: np.ndarray
 
     def logits(self, features: np.ndarray) -> np.ndarray:
@@ -54,8 +54,10 @@ def fit_head(
 ) -> FittedHead:
     """Train; `on_epoch(epoch, head)` is called every few epochs and may return False to stop early."""
     torch.manual_seed(seed)
+    # Centred, and scaled by one number for all dimensions: per-dimension scaling would blow up the many
+    # near-constant feature dimensions into noise as loud as the informative ones, which ruins small datasets.
     mean = features.mean(axis=0)
-    scale = features.std(axis=0) + 1e-6
+    scale = np.full(features.shape[1], features.std() + 1e-6, dtype=features.dtype)
     x = torch.from_numpy((features - mean) / scale).float()
     layer = nn.Linear(features.shape[1], num_classes)
     head = FittedHead(layer, mean, scale)

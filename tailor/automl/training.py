@@ -87,7 +87,10 @@ def train_classifier(request: TrainingRequest) -> TrainingResult:
 
     ledger = BudgetLedger(request.budget_seconds, request.device_factor)
     search = _Search(request, labels, cache, backbones, ledger)
-    search.run()
+    try:
+        search.run()
+    except TrainingCancelled:
+        raise TrainingCancelled(ledger.billed_seconds) from None  # billed once the trial's block has closed
     if search.best is None:
         raise TrainingFailed(
             FailureCode.NOT_ENOUGH_BUDGET,
@@ -179,7 +182,7 @@ class _Search:
 
     def _step(self) -> None:
         if self.request.should_stop():
-            raise TrainingCancelled(self.ledger.billed_seconds)
+            raise TrainingCancelled
         self.ledger.check()
 
     def _objective(self, trial: optuna.Trial) -> float:

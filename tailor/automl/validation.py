@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSplit
 
 HOLDOUT_FRACTION = 0.2
-HOLDOUT_MIN_PER_CLASS = 5
+HOLDOUT_MIN_PER_CLASS = 20  # below that a hold-out is a few images: cross-validation scores far more reliably
 
 
 def validation_folds(targets: np.ndarray, *, multilabel: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

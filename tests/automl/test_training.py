@@ -1,0 +1,142 @@
+"""AutoML end to end on generated images, with real pretrained backbones, on the CPU: a model and honest metrics,
+or an honest failure code; never more billed than the budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tailor.automl import TrainingCancelled, TrainingFailed, TrainingRequest, train_classifier
+from tailor.blobs import Access, BlobPolicy, BlobReader
+from tailor.coco import AnnotationKind, CocoDataset, Purpose, validate_coco
+from tailor.models import FailureCode
+from tests.images import shapes_dataset
+
+READER = BlobReader(BlobPolicy.local_user())
+
+
+def load(path: Path) -> CocoDataset:
+    report = validate_coco([READER.annotation_file(str(path), max_bytes=10**7)], AnnotationKind.CLASSIFICATION, Purpose.TRAINING)
+    assert report.valid, report.errors
+    return report.dataset
+
+
+def request(dataset: CocoDataset, weights_dir: Path, out: Path, budget: float = 60.0, **extra) -> TrainingRequest:
+    return TrainingRequest(dataset, READER.image_fetcher(Access()), budget, weights_dir, out, **extra)
+
+
+def test_learnable_shapes_give_a_model_metrics_and_an_artifact(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=3, per_class=6))
+    progress: list[dict] = []
+    result = train_classifier(request(dataset, weights_dir, tmp_path / "model", on_progress=progress.append))
+    assert result.best_score >= 0.9
+    assert 0 < result.billed_seconds <= 60.0
+    performance = result.performance
+    assert performance["accuracyTop1"] >= 0.9
+    assert set(performance) == {"accuracyTop1", "accuracyTop5", "averagePrecision", "calibrationECE", "tagPerformance"}
+    assert set(performance["tagPerformance"]) == {"class_0", "class_1", "class_2"}
+    assert 0.0 <= performance["calibrationECE"] <= 1.0
+    config = json.loads((result.artifact_dir / "config.json").read_text())
+    assert config["class_names"] == ["class_0", "class_1", "class_2"] and config["multilabel"] is False
+    weights = load_file(str(result.artifact_dir / "model.safetensors"))
+    assert weights["head.weight"].shape == (3, _feature_dim(config["backbone"]))
+    assert progress and progress[-1]["phase"] == "succeeded" and progress[-1]["trialsDone"] == result.trials
+
+
+def _feature_dim(name: str) -> int:
+    from tailor.automl.backbones import get_backbone
+
+    return get_backbone(name).feature_dim
+
+
+def test_two_images_per_class_is_enough(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=2, per_class=2))
+    result = train_classifier(request(dataset, weights_dir, tmp_path / "model"))
+    assert result.performance["accuracyTop1"] >= 0.5
+    assert (result.artifact_dir / "model.safetensors").exists()
+
+
+def test_multilabel_trains_per_tag_with_thresholds(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=3, per_class=6, multilabel=True))
+    assert dataset.multilabel
+    result = train_classifier(request(dataset, weights_dir, tmp_path / "model"))
+    config = json.loads((result.artifact_dir / "config.json").read_text())
+    assert config["multilabel"] is True and len(config["thresholds"]) == 3
+
+
+def test_a_budget_too_small_for_one_pass_is_refused_before_training(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=3, per_class=10))
+    with pytest.raises(TrainingFailed) as info:
+        train_classifier(request(dataset, weights_dir, tmp_path / "model", budget=0.5))
+    assert info.value.code is FailureCode.NOT_ENOUGH_BUDGET
+    assert "need at least" in info.value.message and "try timeBudgetInHours of at least" in info.value.message
+    assert info.value.billed_seconds == 0.0
+    assert not (tmp_path / "model").exists()
+
+
+def test_labels_that_cannot_be_learned_fail_as_diverged(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=3, per_class=4, learnable=False))
+    with pytest.raises(TrainingFailed) as info:
+        train_classifier(request(dataset, weights_dir, tmp_path / "model", budget=30.0, patience=3))
+    assert info.value.code is FailureCode.DIVERGED
+    assert "no better than chance" in info.value.message
+    assert 0 < info.value.billed_seconds <= 30.0
+
+
+def test_an_unreadable_image_fails_as_dataset_corrupt_naming_it(tmp_path: Path, weights_dir: Path) -> None:
+    path = shapes_dataset(tmp_path / "data", classes=2, per_class=3)
+    dataset = load(path)
+    (tmp_path / "data" / "c1_2.png").write_bytes(b"not a png at all")
+    with pytest.raises(TrainingFailed) as info:
+        train_classifier(request(dataset, weights_dir, tmp_path / "model"))
+    assert info.value.code is FailureCode.DATASET_CORRUPT and "c1_2.png" in info.value.message
+
+
+def test_billing_stops_at_the_budget(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=4, per_class=6, learnable=False, seed=3))
+    budget = 4.0
+    try:  # noise: never a perfect score, so with endless patience only the budget ends the search
+        billed = train_classifier(request(dataset, weights_dir, tmp_path / "model", budget=budget, patience=10**6))
+        billed_seconds = billed.billed_seconds
+    except TrainingFailed as failed:
+        billed_seconds = failed.billed_seconds
+    assert budget * 0.5 < billed_seconds <= budget
+
+
+def test_a_cancel_stops_the_search_and_keeps_what_was_billed(tmp_path: Path, weights_dir: Path) -> None:
+    dataset = load(shapes_dataset(tmp_path / "data", classes=3, per_class=6))
+    asked = {"calls": 0}
+
+    def cancel_after_a_few_steps() -> bool:
+        asked["calls"] += 1
+        return asked["calls"] > 3
+
+    with pytest.raises(TrainingCancelled) as info:
+        train_classifier(request(dataset, weights_dir, tmp_path / "model", should_stop=cancel_after_a_few_steps))
+    assert 0 < info.value.billed_seconds < 60
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_exported_network_reproduces_the_training_predictions(tmp_path: Path, weights_dir: Path) -> None:
+    from tailor.automl.backbones import build_backbone
+    from tailor.automl.export import Classifier
+    from tailor.automl.features import to_tensor
+    from tailor.automl.backbones import get_backbone
+    from dataclasses import replace
+    from PIL import Image
+
+    path = shapes_dataset(tmp_path / "data", classes=3, per_class=6)
+    result = train_classifier(request(load(path), weights_dir, tmp_path / "model"))
+    config = json.loads((result.artifact_dir / "config.json").read_text())
+    backbone = get_backbone(config["backbone"])
+    network = Classifier(build_backbone(backbone.name, weights_dir=weights_dir, num_classes=0), torch.nn.Linear(backbone.feature_dim, 3))
+    network.load_state_dict(load_file(str(result.artifact_dir / "model.safetensors")))
+    network.eval()
+    images = [Image.open(tmp_path / "data" / f"c{c}_0.png").convert("RGB") for c in range(3)]
+    with torch.inference_mode():
+        logits = network(to_tensor(images, replace(backbone.preprocess, input_size=config["input_size"])))
+    assert logits.argmax(1).tolist() == [0, 1, 2]
