@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
     )
-    redis_url: str | None = Field(default=None, description="Redis for the job queue; default: in-process runner.")
+    redis_url: str | None = Field(
+        default=None, description="Redis for the job queue (arq; start workers with `tailor worker`); default: in-process runner."
+    )
+    queue_name: str = Field(default="tailor:jobs", description="Name of the arq queue in Redis.")
 
     # Keys: several comma-separated keys each, for rotation.
     training_key: SecretStr | None = Field(default=None, description="Keys for every call, comma-separated.")

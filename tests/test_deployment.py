@@ -36,7 +36,9 @@ def test_every_tailor_variable_in_the_dockerfile_is_a_setting() -> None:
 
 def test_services_and_health_checks() -> None:
     services = compose()["services"]
-    assert {"api", "postgres", "redis", "azurite"} <= set(services)
+    assert {"api", "worker", "postgres", "redis", "azurite"} <= set(services)
+    assert services["worker"]["command"] == ["tailor", "worker"]
+    assert services["worker"]["environment"]["TAILOR_REDIS_URL"].startswith("redis://")
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
     for dependency in services["api"]["depends_on"]:

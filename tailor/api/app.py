@@ -13,6 +13,7 @@ from ..datasets import DatasetService
 from ..settings import Settings
 from ..models import ModelService
 from ..workers import InProcessRunner, JobContext
+from ..workers.arq_worker import ArqQueue
 from . import errors
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
@@ -27,7 +28,9 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     store = context.store
     reader = BlobReader(BlobPolicy.from_settings(settings))
     keys = keys or resolve_keys(settings)
-    runner = InProcessRunner(settings, context)
+    runner: InProcessRunner | ArqQueue = (
+        ArqQueue(settings, context) if settings.redis_url else InProcessRunner(settings, context)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ import typer
 
 from .coco import app as coco_app
 from .serve import serve
+from .worker import worker
 
 app = typer.Typer(
     name="tailor",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(coco_app, name="coco")
 app.command()(serve)
+app.command()(worker)
 
 
 def main() -> None:

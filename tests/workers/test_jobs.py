@@ -1,0 +1,77 @@
+"""The training job on its own: every state it can start from, and the failures that only it can see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tailor.blobs import Access
+from tailor.coco import AnnotationKind
+from tailor.datasets import DatasetSpec
+from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingParameters
+from tailor.settings import Settings
+from tailor.workers import JobContext, run_training
+from tests.images import shapes_dataset
+
+
+@pytest.fixture
+def context(tmp_path: Path):
+    root = tmp_path / "datasets"
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                        data_roots=[str(root)], training_key="k")
+    settings.data_dir.mkdir(parents=True)
+    context = JobContext(settings)
+    path = shapes_dataset(root / "shapes", classes=2, per_class=4)
+    context.store.insert_dataset("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(path),), {}, Access()))
+    yield context
+    context.close()
+
+
+def new_model(context: JobContext, name: str = "m", budget_hours: float = 0.01) -> None:
+    context.store.insert_model(name, TrainingParameters("shapes", budget_hours, ModelKind.CLASSIFIER), None)
+
+
+def test_a_model_trains_to_success_and_records_its_artifact(context: JobContext) -> None:
+    new_model(context)
+    assert run_training("m", context) is ModelStatus.SUCCEEDED
+    model = context.store.get_model("m")
+    assert model.attempt == 1 and model.artifact and Path(model.artifact, "model.safetensors").exists()
+    assert 0 < model.billed_seconds <= 36 and model.performance["accuracyTop1"] > 0.5
+
+
+def test_a_dataset_deleted_before_training_fails_as_dataset_not_found(context: JobContext) -> None:
+    new_model(context)
+    context.store.delete_dataset("shapes", None)
+    assert run_training("m", context) is ModelStatus.FAILED
+    error = context.store.get_model("m").error
+    assert error.code is FailureCode.DATASET_NOT_FOUND and "shapes" in error.message
+
+
+def test_an_unexpected_failure_is_unknown_with_an_incident_id(context: JobContext) -> None:
+    new_model(context)
+    blocked = context.artifact_dir("m", 1).parent
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the model's folder must go")  # a real failure, deep inside the job
+    assert run_training("m", context) is ModelStatus.FAILED
+    error = context.store.get_model("m").error
+    assert error.code is FailureCode.UNKNOWN and "quote incident" in error.message
+
+
+def test_nothing_to_do_for_final_missing_or_cancelling_models(context: JobContext) -> None:
+    assert run_training("absent", context) is None
+    new_model(context, "done")
+    context.store.move_model("done", ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
+    assert run_training("done", context) is None
+    new_model(context, "stopping")
+    context.store.move_model("stopping", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1)
+    context.store.move_model("stopping", ModelStatus.TRAINING, ModelStatus.CANCELLING)
+    assert run_training("stopping", context) is ModelStatus.CANCELLED
+
+
+def test_an_attempt_left_in_training_by_a_crash_is_replaced_and_not_billed(context: JobContext) -> None:
+    new_model(context)
+    context.store.move_model("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1, billed_seconds=999.0)
+    assert run_training("m", context) is ModelStatus.SUCCEEDED
+    model = context.store.get_model("m")
+    assert model.attempt == 2 and model.billed_seconds <= 36
