@@ -68,4 +68,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'tailor.db').resolve()}"
+        """The metadata database as an SQLAlchemy URL; a plain postgresql:// URL gets the installed driver."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'tailor.db').resolve()}"
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url

@@ -30,7 +30,7 @@ def postgres_url() -> Iterator[str]:
         raise RuntimeError(f"PostgreSQL is needed at {ADMIN_URL} (set TAILOR_TEST_POSTGRES_URL): {exc}") from exc
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
     yield url
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

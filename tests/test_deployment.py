@@ -50,4 +50,5 @@ def test_services_and_health_checks() -> None:
 def test_the_compose_database_url_is_postgresql() -> None:
     environment = compose()["services"]["api"]["environment"]
     assert environment["TAILOR_DATABASE_URL"].startswith("postgresql://")
-    assert Settings(database_url=environment["TAILOR_DATABASE_URL"]).resolved_database_url.endswith("/tailor")
+    resolved = Settings(database_url=environment["TAILOR_DATABASE_URL"]).resolved_database_url
+    assert resolved == "postgresql+psycopg://tailor:tailor@postgres:5432/tailor"

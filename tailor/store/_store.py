@@ -40,9 +40,8 @@ class Store(ModelRecords):
 
     @classmethod
     def connect(cls, url: str) -> Store:
-        """Open (and create the tables of) the database at `url`: sqlite:///path or postgresql+psycopg://..."""
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        """Open (and create the tables of) the database at `url` (Settings.resolved_database_url): sqlite:///path
+        or postgresql+psycopg://..."""
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)

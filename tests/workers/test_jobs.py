@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import optuna
 import pytest
 
 from tailor.blobs import Access
@@ -15,15 +16,19 @@ from tailor.workers import JobContext, run_training
 from tests.images import shapes_dataset
 
 
-@pytest.fixture
-def context(tmp_path: Path):
+def make_context(tmp_path: Path, database: str) -> JobContext:
     root = tmp_path / "datasets"
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                        data_roots=[str(root)], training_key="k")
+    settings = Settings(data_dir=tmp_path / "data", database_url=database, data_roots=[str(root)], training_key="k")
     settings.data_dir.mkdir(parents=True)
     context = JobContext(settings)
     path = shapes_dataset(root / "shapes", classes=2, per_class=4)
     context.store.insert_dataset("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(path),), {}, Access()))
+    return context
+
+
+@pytest.fixture
+def context(tmp_path: Path):
+    context = make_context(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
     yield context
     context.close()
 
@@ -32,12 +37,17 @@ def new_model(context: JobContext, name: str = "m", budget_hours: float = 0.01) 
     context.store.insert_model(name, TrainingParameters("shapes", budget_hours, ModelKind.CLASSIFIER), None)
 
 
-def test_a_model_trains_to_success_and_records_its_artifact(context: JobContext) -> None:
+def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, database_url: str) -> None:
+    """On SQLite and PostgreSQL: the Optuna study is kept in the same database as the metadata."""
+    context = make_context(tmp_path, database_url)
     new_model(context)
     assert run_training("m", context) is ModelStatus.SUCCEEDED
     model = context.store.get_model("m")
     assert model.attempt == 1 and model.artifact and Path(model.artifact, "model.safetensors").exists()
     assert 0 < model.billed_seconds <= 36 and model.performance["accuracyTop1"] > 0.5
+    studies = optuna.get_all_study_names(storage=context.settings.resolved_database_url)
+    assert any(name.startswith("m/attempt-1/") for name in studies)
+    context.close()
 
 
 def test_a_dataset_deleted_before_training_fails_as_dataset_not_found(context: JobContext) -> None:
