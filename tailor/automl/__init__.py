@@ -6,9 +6,25 @@ a model artifact and metrics out, so that it runs the same from a test, a worker
 Failures are TrainingFailed (with an API.md failure code) or TrainingCancelled; both carry what was billed.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .budget import BudgetLedger
 from .failures import TrainingCancelled, TrainingFailed
-from .training import TrainingRequest, TrainingResult, train_classifier
+
+if TYPE_CHECKING:
+    from .training import TrainingRequest, TrainingResult, train_classifier
+
+# torch, timm and optuna load on first use of the training names, not on `import tailor.automl`: the API imports
+# the failure types and must start fast.
+_LAZY = {"TrainingRequest": ".training", "TrainingResult": ".training", "train_classifier": ".training"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BudgetLedger",

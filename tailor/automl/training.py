@@ -246,7 +246,7 @@ class _Search:
                 "phase": phase,
                 "trialsDone": self.trials,
                 "bestValidationScore": None if self.best is None else round(self.best.score, 4),
-                "budgetUsedSeconds": round(self.ledger.used_seconds, 1),
+                "budgetUsedSeconds": round(min(self.ledger.used_seconds, self.request.budget_seconds), 1),
                 "budgetSeconds": self.request.budget_seconds,
             }
         )

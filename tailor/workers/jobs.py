@@ -9,8 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..automl import TrainingCancelled, TrainingFailed, TrainingRequest, train_classifier
-from ..automl.backbones import prepare_weights
+from ..automl.failures import TrainingCancelled, TrainingFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..errors import NotFound
@@ -66,6 +65,10 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
 
 
 def _train(model_name: str, attempt: int, context: JobContext):
+    # torch and timm load only where training happens: the API process starts in a fraction of the time.
+    from ..automl import TrainingRequest, train_classifier
+    from ..automl.backbones import prepare_weights
+
     store = context.store
     model = store.get_model(model_name)
     try:
@@ -81,7 +84,7 @@ def _train(model_name: str, attempt: int, context: JobContext):
         more = f"; and {len(invalid.problems) - 10} more" if len(invalid.problems) > 10 else ""
         raise TrainingFailed(FailureCode.DATASET_CORRUPT, f"the dataset cannot be trained on: {shown}{more}") from None
     prepare_weights(context.weights_dir)
-    watch = _Watch(context, model_name)
+    watch = _Watch(context, model_name, attempt)
     request = TrainingRequest(
         dataset=report.dataset,
         fetch=context.reader.image_fetcher(dataset.spec.access),
@@ -109,15 +112,19 @@ def _end(context: JobContext, model_name: str, status: ModelStatus, **changes: A
 class _Watch:
     """Throttled contact with the store during training: progress out, cancel requests in."""
 
-    def __init__(self, context: JobContext, model_name: str, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, context: JobContext, model_name: str, attempt: int, clock: Callable[[], float] = time.monotonic):
         self._store = context.store
         self._name = model_name
+        self._attempt = attempt
         self._clock = clock
         self._last_poll = float("-inf")
         self._cancelled = False
 
     def record(self, progress: dict[str, Any]) -> None:
-        self._store.update_model(self._name, progress=progress, billed_seconds=progress.get("budgetUsedSeconds", 0.0))
+        self._store.update_model(
+            self._name, progress={**progress, "attempt": self._attempt},
+            billed_seconds=progress.get("budgetUsedSeconds", 0.0),
+        )
 
     def cancel_requested(self) -> bool:
         now = self._clock()
