@@ -126,13 +126,27 @@ class JobQueue(Protocol):
     def request_cancel(self, model_name: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class TrainingLimits:
+    """What an operator allows beyond API.md's quotas (settings `TAILOR_MAX_BUDGET_HOURS`,
+    `TAILOR_MAX_TRAINING_HOURS_PER_KEY`)."""
+
+    max_budget_hours: float | None = None
+    max_hours_per_key: float | None = None
+
+
 class ModelService:
-    def __init__(self, store: Store, queue: JobQueue):
+    def __init__(self, store: Store, queue: JobQueue, limits: TrainingLimits = TrainingLimits()):
         self._store = store
         self._queue = queue
+        self._limits = limits
 
-    def create(self, name: str, training: TrainingParameters, test_dataset_name: str | None) -> Model:
+    def create(
+        self, name: str, training: TrainingParameters, test_dataset_name: str | None, owner: str | None = None
+    ) -> Model:
+        """`owner` identifies the key that asks (a fingerprint, never the key), for the per-key limit."""
         check_name(name, "model")
+        self._check_limits(training, owner)
         if training.model_kind not in SUPPORTED_KINDS:
             raise InvalidInput(
                 f"modelKind {training.model_kind.value} is not supported by this Tailor yet; use "
@@ -148,12 +162,29 @@ class ModelService:
             )
         if test_dataset_name is not None:
             self._dataset(test_dataset_name, "evaluationParameters.testDatasetName")
-        model = self._store.insert_model(name, training, test_dataset_name)
+        model = self._store.insert_model(name, training, test_dataset_name, owner)
         self._queue.enqueue_training(name)
         return model
 
     def get(self, name: str) -> Model:
         return self._store.get_model(check_name(name, "model"))
+
+    def _check_limits(self, training: TrainingParameters, owner: str | None) -> None:
+        limits, budget = self._limits, training.time_budget_in_hours
+        if limits.max_budget_hours is not None and budget > limits.max_budget_hours:
+            raise InvalidInput(
+                f"timeBudgetInHours {budget:g} is over this service's limit of {limits.max_budget_hours:g} h per model "
+                "(TAILOR_MAX_BUDGET_HOURS)",
+                target="trainingParameters.timeBudgetInHours",
+            )
+        if limits.max_hours_per_key is not None and owner is not None:
+            held = self._store.budget_hours_of(owner)
+            if held + budget > limits.max_hours_per_key:
+                raise InvalidInput(
+                    f"this key's models already hold {held:g} h of budget; {budget:g} h more would pass its limit of "
+                    f"{limits.max_hours_per_key:g} h (TAILOR_MAX_TRAINING_HOURS_PER_KEY): delete models or ask for less",
+                    target="trainingParameters.timeBudgetInHours",
+                )
 
     def list(self, skip: int, top: int) -> Page[Model]:
         return self._store.list_models(skip, top)

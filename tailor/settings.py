@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one read of a blob or URL.")
     fetch_retries: int = Field(default=3, ge=0, description="Retries of a read that failed for a transient reason.")
 
+    # Operator limits on training (on top of API.md's quotas); a request over one is refused with a clear 400.
+    max_budget_hours: float | None = Field(default=None, gt=0, description="Largest timeBudgetInHours of one model.")
+    max_training_hours_per_key: float | None = Field(
+        default=None, gt=0, description="Sum of the budgets of the models one key may have at once."
+    )
+    trainings_per_device: int = Field(default=1, ge=1, description="Trainings run at once by one runner or worker.")
+
     # The server.
     host: str = Field(default="127.0.0.1", description="Address `tailor serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `tailor serve` listens on.")

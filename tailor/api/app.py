@@ -11,7 +11,7 @@ from .. import __version__
 from ..blobs import BlobPolicy, BlobReader
 from ..datasets import DatasetService
 from ..settings import Settings
-from ..models import ModelService
+from ..models import ModelService, TrainingLimits
 from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
@@ -50,7 +50,9 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.services = Services(
         datasets=DatasetService(store, reader, settings.max_annotation_bytes),
-        models=ModelService(store, runner),
+        models=ModelService(
+            store, runner, TrainingLimits(settings.max_budget_hours, settings.max_training_hours_per_key)
+        ),
     )
 
     api = APIRouter(

@@ -3,6 +3,7 @@ key, api-version, then the body (size, media type, nesting). What fails here nev
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -50,6 +51,8 @@ class Gateway:
         offered = Headers(scope=scope).get("ocp-apim-subscription-key")
         if not self.keys.allows(offered, prediction_call=scope["path"] == ANALYZE_PATH):
             raise ApiError(401, ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE)
+        # Routes learn which key called (for per-key limits) by a fingerprint, never the key itself.
+        scope.setdefault("state", {})["key_id"] = key_fingerprint(offered or "")
 
     @staticmethod
     def _check_api_version(scope: Scope) -> None:
@@ -100,6 +103,10 @@ class Gateway:
                 inner=InnerCode.JSON_TOO_DEEP,
             )
         return _replay(bytes(body))
+
+
+def key_fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _too_large(limit: int) -> ApiError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, NotFound
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class ModelRecords:
     """Mixed into Store: the model half of the metadata store."""
 
-    def insert_model(self, name: str, training: TrainingParameters, test_dataset_name: str | None) -> Model:
+    def insert_model(
+        self, name: str, training: TrainingParameters, test_dataset_name: str | None, owner: str | None = None
+    ) -> Model:
         now = self._now()
         row = ModelRow(
             name=name,
@@ -34,6 +36,7 @@ class ModelRecords:
             attempt=0,
             billed_seconds=0.0,
             progress={},
+            owner=owner,
         )
         try:
             with self._session() as session:
@@ -57,6 +60,12 @@ class ModelRecords:
                 select(ModelRow).order_by(ModelRow.created_at, ModelRow.id).offset(skip).limit(top + 1)
             ).all()
             return Page([_model(r, self._utc) for r in rows[:top]], more=len(rows) > top)
+
+    def budget_hours_of(self, owner: str) -> float:
+        """The sum of the budgets of the models created with one key that still exist."""
+        with self._session() as session:
+            total = session.scalar(select(func.sum(ModelRow.budget_hours)).where(ModelRow.owner == owner))
+            return float(total or 0.0)
 
     def model_names_in(self, statuses: Iterable[ModelStatus]) -> list[str]:
         with self._session() as session:

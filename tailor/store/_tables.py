@@ -48,3 +48,4 @@ class ModelRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     artifact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # fingerprint of the key

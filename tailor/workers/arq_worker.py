@@ -47,7 +47,7 @@ def worker(settings: Settings) -> Worker:
         queue_name=settings.queue_name,
         on_startup=startup,
         on_shutdown=shutdown,
-        max_jobs=1,  # one training per device
+        max_jobs=settings.trainings_per_device,
         handle_signals=True,
     )
 

@@ -1,4 +1,5 @@
-"""The embedded default's job queue: trainings run one at a time, each in a child process, so that the API stays
+"""The embedded default's job queue: trainings run `trainings_per_device` at a time (one by default), each in a
+child process, so that the API stays
 responsive and a crash of the trainer (even SIGKILL) cannot take the service down. A child that dies is retried;
 on start-up, trainings left unfinished by a previous run are taken up again."""
 
@@ -33,9 +34,12 @@ class InProcessRunner:
         self._settings = settings
         self._context = context
         self._jobs: queue.Queue[object] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="tailor-runner", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"tailor-runner-{k}", daemon=True)
+            for k in range(settings.trainings_per_device)
+        ]
         self._spawn = multiprocessing.get_context("spawn")  # no fork: the parent holds threads and connections
-        self._current: multiprocessing.process.BaseProcess | None = None
+        self._children: set[multiprocessing.process.BaseProcess] = set()
         self._stopping = threading.Event()
 
     # JobQueue ----------------------------------------------------------------------------------------------
@@ -52,16 +56,20 @@ class InProcessRunner:
         unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
         for name in self._context.store.model_names_in(unfinished):
             self._jobs.put(name)
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking jobs; a training in progress is ended and taken up again at the next start."""
         self._stopping.set()
-        self._jobs.put(_STOP)
-        child = self._current
-        if child is not None and child.is_alive():
-            child.terminate()
-        self._thread.join(timeout)
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for child in list(self._children):
+            if child.is_alive():
+                child.terminate()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -76,10 +84,10 @@ class InProcessRunner:
     def _run(self, name: str) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             child = self._spawn.Process(target=_child, args=(self._settings, name), name=f"tailor-train-{name}")
-            self._current = child
+            self._children.add(child)
             child.start()
             child.join()
-            self._current = None
+            self._children.discard(child)
             if self._stopping.is_set() or child.exitcode == 0:
                 return
             log.warning("training %s: the worker process died (exit %s), attempt %d", name, child.exitcode, attempt)

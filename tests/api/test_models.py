@@ -154,3 +154,35 @@ def test_a_killed_worker_is_retried_and_ends_in_a_definite_state(api: Api) -> No
     model = wait_for(api, "victim", FINAL, timeout=120)
     assert model["trainingProgress"].get("attempt") == 2, model
     assert model["trainingCostInMinutes"] <= 0.004 * 60
+
+
+def test_operator_limits_on_budgets(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tailor.api import create_app
+
+    from .conftest import OTHER_TRAINING_KEY, make_settings
+
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", max_budget_hours=2, max_training_hours_per_key=3
+    )
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, tmp_path / "datasets")
+        register_shapes(api, "shapes", per_class=2)
+        too_big = api.call("PUT", "models/big", json=model_body("shapes", 2.5))
+        assert too_big.status_code == 400 and "TAILOR_MAX_BUDGET_HOURS" in error_of(too_big)["message"]
+        api.call("POST", "models/a:cancel")
+        assert api.call("PUT", "models/a", json=model_body("shapes", 2)).status_code == 201
+        api.call("POST", "models/a:cancel")
+        over = api.call("PUT", "models/b", json=model_body("shapes", 1.5))
+        assert over.status_code == 400 and "TAILOR_MAX_TRAINING_HOURS_PER_KEY" in error_of(over)["message"]
+        other_key = api.call("PUT", "models/b", json=model_body("shapes", 1.5),
+                             headers={"Ocp-Apim-Subscription-Key": OTHER_TRAINING_KEY})
+        assert other_key.status_code == 201  # the limit is per key
+        api.call("POST", "models/b:cancel", headers={"Ocp-Apim-Subscription-Key": OTHER_TRAINING_KEY})
+        wait_for(api, "a", FINAL)
+        assert api.call("DELETE", "models/a").status_code == 204
+        assert api.call("PUT", "models/c", json=model_body("shapes", 1.5)).status_code == 201  # freed by deleting
+        api.call("POST", "models/c:cancel")
+        wait_for(api, "c", FINAL)
+        wait_for(api, "b", FINAL)

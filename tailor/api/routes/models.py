@@ -12,10 +12,10 @@ router = APIRouter(tags=["models"])
 
 
 @router.put("/models/{name}", status_code=201, response_model=ModelOut, response_model_exclude_none=True)
-def train_model(name: str, body: ModelIn, service: ModelsDep) -> ModelOut:
+def train_model(name: str, body: ModelIn, service: ModelsDep, request: Request) -> ModelOut:
     """Create a model (`notStarted`) and queue its training."""
     test = body.evaluation_parameters.test_dataset_name if body.evaluation_parameters else None
-    return ModelOut.of(service.create(name, body.to_training(), test))
+    return ModelOut.of(service.create(name, body.to_training(), test, owner=request.state.key_id))
 
 
 @router.get("/models/{name}", response_model=ModelOut, response_model_exclude_none=True)
