@@ -7,10 +7,12 @@ wire format, the workers run the training (tailor.workers -> tailor.automl) and 
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .coco import AnnotationKind
@@ -190,10 +192,13 @@ class ModelService:
         return self._store.list_models(skip, top)
 
     def delete(self, name: str) -> None:
+        """Delete the record, then its files (every attempt's); the files go only once the record is gone."""
         model = self.get(name)
         if not model.status.is_final():
             raise ModelConflict(name, model.status, "deleted")
         self._store.delete_model(name, expected_status=model.status)
+        if model.artifact:
+            shutil.rmtree(Path(model.artifact).parent, ignore_errors=True)
 
     def cancel(self, name: str) -> Model:
         model = self.get(name)

@@ -10,7 +10,7 @@ import pytest
 from tailor.blobs import Access
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
-from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingParameters
+from tailor.models import FailureCode, ModelKind, ModelService, ModelStatus, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext, run_training
 from tests.images import shapes_dataset
@@ -47,6 +47,8 @@ def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, data
     assert 0 < model.billed_seconds <= 36 and model.performance["accuracyTop1"] > 0.5
     studies = optuna.get_all_study_names(storage=context.settings.resolved_database_url)
     assert any(name.startswith("m/attempt-1/") for name in studies)
+    ModelService(context.store, queue=None).delete("m")  # type: ignore[arg-type]  (no job is queued by a delete)
+    assert not Path(model.artifact).exists() and not Path(model.artifact).parent.exists()
     context.close()
 
 
