@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tailor.coco import AnnotationKind, ProblemCode, Purpose
+from tailor.coco import AnnotationKind, ProblemCode
 
 from .builders import check, classification, detection, errors, mutated, warnings
 
