@@ -646,7 +646,8 @@ def benchmark(args: argparse.Namespace) -> None:
         train = splits[shots]
         print(f"{shots}-shot: AutoML ...", flush=True)
         runs = [run_automl(train, test, budget, weights_dir, work / "models" / f"automl_{shots}shot")]
-        print(f"  {detail(runs[0])}: top-1 {runs[0]['top1']}, billed {runs[0]['billed_seconds']:.1f} s", flush=True)
+        print(f"  {detail(runs[0])}: top-1 {runs[0]['top1'] or 0:.1f}, billed {runs[0]['billed_seconds']:.1f} s",
+              flush=True)
         for backbone in backbones:
             print(f"{shots}-shot: logreg {backbone.name} ...", flush=True)
             runs.append(run_logreg(train, test, backbone, weights_dir, test_features))

@@ -234,7 +234,7 @@ class _Search:
             predicted = scores[rows] >= 0.5
             return float(np.mean([(predicted[:, c] == targets[:, c].astype(bool)).mean() for c in range(targets.shape[1])]))
         accuracy = balanced_accuracy_score(targets, scores[rows].argmax(axis=1))
-        loss = log_loss(targets, np.clip(scores[rows], 1e-7, 1), labels=np.arange(scores.shape[1]))
+        loss = log_loss(targets, scores[rows], labels=np.arange(scores.shape[1]))  # softmax rows sum to 1
         return float(accuracy - min(loss, 10.0) / (10.0 * (len(rows) + 1)))
 
     def _progress(self, phase: str) -> None:
