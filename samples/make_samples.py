@@ -1,6 +1,7 @@
 """Regenerate the bundled sample datasets (deterministic): `python samples/make_samples.py`.
 
-fruit/  a classification set, one folder per label, made into COCO with Tailor's own folder importer.
+fruit/  a classification set, one folder per label, made into COCO with Tailor's own folder importer (train.json),
+        and a separate test set drawn the same way (test.json over test-images/), for evaluations.
 shapes/ a detection set: circles and squares with relative boxes.
 """
 
@@ -29,14 +30,14 @@ def fruit(rng: random.Random, label: str, colour: tuple[int, int, int]) -> Image
     return image
 
 
-def make_fruit(rng: random.Random, per_label: int = 8) -> None:
-    root = HERE / "fruit" / "images"
+def make_fruit(rng: random.Random, per_label: int = 8, folder: str = "images", file: str = "train.json") -> None:
+    root = HERE / "fruit" / folder
     for label, colour in FRUIT.items():
         (root / label).mkdir(parents=True, exist_ok=True)
         for k in range(per_label):
             fruit(rng, label, colour).save(root / label / f"{label}_{k + 1}.png", optimize=True)
-    result = import_folder(root, base_url="images")  # relative: resolved against train.json wherever it lives
-    (HERE / "fruit" / "train.json").write_bytes(msgspec.json.format(msgspec.json.encode(result.coco), indent=1))
+    result = import_folder(root, base_url=folder)  # relative: resolved against the COCO file wherever it lives
+    (HERE / "fruit" / file).write_bytes(msgspec.json.format(msgspec.json.encode(result.coco), indent=1))
 
 
 def make_shapes(rng: random.Random, count: int = 10) -> None:
@@ -76,3 +77,4 @@ def make_shapes(rng: random.Random, count: int = 10) -> None:
 if __name__ == "__main__":
     make_fruit(random.Random(7))
     make_shapes(random.Random(11))
+    make_fruit(random.Random(13), per_label=5, folder="test-images", file="test.json")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -59,8 +59,10 @@ class FailureCode(str, Enum):
     UNKNOWN = "unknown"
 
 
+REPORT_FOLDER = "report"  # inside a model's artifact folder
+
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
-SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER})
+SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,8 @@ class Model:
 class ModelConflict(TailorError):
     """The model is in a state that does not allow this call (e.g. deleting it while it trains)."""
 
-    def __init__(self, name: str, status: ModelStatus, action: str):
-        super().__init__(f"model {name!r} is {status.value}; it can be {action} only once training has ended")
+    def __init__(self, name: str, status: ModelStatus, action: str, why: str | None = None):
+        super().__init__(why or f"model {name!r} is {status.value}; it can be {action} only once training has ended")
         self.name, self.status = name, status
 
 
@@ -138,10 +140,18 @@ class TrainingLimits:
 
 
 class ModelService:
-    def __init__(self, store: Store, queue: JobQueue, limits: TrainingLimits = TrainingLimits()):
+    def __init__(
+        self,
+        store: Store,
+        queue: JobQueue,
+        limits: TrainingLimits = TrainingLimits(),
+        on_deleted: Callable[[str], None] = lambda name: None,
+    ):
+        """`on_deleted(name)` is told of every deletion (the prediction cache drops the model)."""
         self._store = store
         self._queue = queue
         self._limits = limits
+        self._on_deleted = on_deleted
 
     def create(
         self, name: str, training: TrainingParameters, test_dataset_name: str | None, owner: str | None = None
@@ -192,13 +202,28 @@ class ModelService:
         return self._store.list_models(skip, top)
 
     def delete(self, name: str) -> None:
-        """Delete the record, then its files (every attempt's); the files go only once the record is gone."""
+        """Delete the record (and its evaluations'), then its files (every attempt's, the evaluations' reports); the
+        files go only once the records are gone."""
         model = self.get(name)
         if not model.status.is_final():
             raise ModelConflict(name, model.status, "deleted")
+        evaluating = self._store.active_evaluations_of(name)
+        if evaluating:
+            raise ModelConflict(
+                name, model.status, "deleted", f"evaluation {evaluating[0]!r} of it is still running; delete it after"
+            )
         self._store.delete_model(name, expected_status=model.status)
+        self._on_deleted(name)
         if model.artifact:
             shutil.rmtree(Path(model.artifact).parent, ignore_errors=True)
+
+    def report_folder(self, name: str) -> Path:
+        """The folder of the trained model's report (tailor.reports), kept with its weights."""
+        model = self.get(name)
+        if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
+            raise ModelConflict(name, model.status, "reported on", f"model {name!r} is {model.status.value}; its "
+                                "report exists once its training has succeeded")
+        return Path(model.artifact) / REPORT_FOLDER
 
     def cancel(self, name: str) -> Model:
         model = self.get(name)

@@ -58,6 +58,28 @@ class Settings(BaseSettings):
     )
     trainings_per_device: int = Field(default=1, ge=1, description="Trainings run at once by one runner or worker.")
 
+    # Predictions (analyze): the model cache, batching and the images accepted.
+    model_cache_size: int = Field(
+        default=8, ge=1, description="Models kept loaded for analyze; the least recently used goes first."
+    )
+    model_cache_mb: int = Field(
+        default=2048, ge=1, description="Memory the loaded models may take, in MB (estimated from their weights)."
+    )
+    preload_models: int = Field(
+        default=4, ge=0, description="Most recently used models loaded when the service starts (0: none)."
+    )
+    analyze_batch_size: int = Field(default=8, ge=1, description="Most analyze requests run through a model at once.")
+    analyze_batch_wait_ms: float = Field(
+        default=5.0, ge=0, description="Longest a batch of analyze requests waits for requests on their way to join it."
+    )
+    inference_threads: int | None = Field(
+        default=None, ge=1, description="Threads torch uses for predictions; default: the CPUs this process may use."
+    )
+    analyze_fetch_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of reading an analyze `url`.")
+    max_image_megapixels: float = Field(
+        default=50.0, gt=0, description="Largest image analyzed, in megapixels (bombs are refused from the header)."
+    )
+
     # The server.
     host: str = Field(default="127.0.0.1", description="Address `tailor serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `tailor serve` listens on.")

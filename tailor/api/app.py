@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Security
 
 from .. import __version__
 from ..blobs import BlobPolicy, BlobReader
 from ..datasets import DatasetService
+from ..evaluations import EvaluationService
 from ..settings import Settings
 from ..models import ModelService, TrainingLimits
+from ..predictions import PredictionConfig, PredictionService
 from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
-from .routes import datasets, models
+from .routes import analyze, datasets, evaluations, models, reports
 from .schemas import ErrorResponse
 
 
@@ -26,16 +29,21 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     context = JobContext(settings)
     store = context.store
-    reader = BlobReader(BlobPolicy.from_settings(settings))
+    policy = BlobPolicy.from_settings(settings)
+    reader = BlobReader(policy)
     keys = keys or resolve_keys(settings)
     runner: InProcessRunner | ArqQueue = (
         ArqQueue(settings, context) if settings.redis_url else InProcessRunner(settings, context)
     )
+    predictions = PredictionService(store, policy, PredictionConfig.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runner.start()
+        # Requests are taken only once the most recently used models are loaded: fast from the first call.
+        await anyio.to_thread.run_sync(predictions.start)
         yield
+        predictions.stop()
         runner.stop()
         store.close()
 
@@ -51,8 +59,11 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     app.state.services = Services(
         datasets=DatasetService(store, reader, settings.max_annotation_bytes),
         models=ModelService(
-            store, runner, TrainingLimits(settings.max_budget_hours, settings.max_training_hours_per_key)
+            store, runner, TrainingLimits(settings.max_budget_hours, settings.max_training_hours_per_key),
+            on_deleted=predictions.forget,
         ),
+        evaluations=EvaluationService(store, runner),
+        predictions=predictions,
     )
 
     api = APIRouter(
@@ -61,6 +72,9 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     )
     api.include_router(datasets.router)
     api.include_router(models.router)
+    api.include_router(evaluations.router)
+    api.include_router(reports.router)
+    api.include_router(analyze.router)
     app.include_router(api)
 
     @app.get("/health", tags=["service"], include_in_schema=False)

@@ -10,7 +10,9 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader
 
 from ..datasets import DatasetService
+from ..evaluations import EvaluationService
 from ..models import ModelService
+from ..predictions import PredictionService
 from .schemas import API_VERSIONS
 
 
@@ -18,6 +20,8 @@ from .schemas import API_VERSIONS
 class Services:
     datasets: DatasetService
     models: ModelService
+    evaluations: EvaluationService
+    predictions: PredictionService
 
 
 def services(request: Request) -> Services:
@@ -32,8 +36,18 @@ def models(request: Request) -> ModelService:
     return services(request).models
 
 
+def evaluations(request: Request) -> EvaluationService:
+    return services(request).evaluations
+
+
+def predictions(request: Request) -> PredictionService:
+    return services(request).predictions
+
+
 DatasetsDep = Annotated[DatasetService, Depends(datasets)]
 ModelsDep = Annotated[ModelService, Depends(models)]
+EvaluationsDep = Annotated[EvaluationService, Depends(evaluations)]
+PredictionsDep = Annotated[PredictionService, Depends(predictions)]
 
 # Enforced by the gateway; declared here for the OpenAPI document.
 subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False)

@@ -20,7 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..datasets import InvalidAnnotations
 from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
+from ..predictions import ImageRejected, ModelNotReady
 
 log = logging.getLogger("tailor.api")
 
@@ -42,6 +44,8 @@ class ErrorCode(str, Enum):
     DATASET_INVALID_ANNOTATION_URI = "DatasetInvalidAnnotationUri"
     MODEL_ALREADY_EXISTS = "ModelAlreadyExists"
     MODEL_NOT_FOUND = "ModelNotFound"
+    EVALUATION_ALREADY_EXISTS = "EvaluationAlreadyExists"
+    EVALUATION_NOT_FOUND = "EvaluationNotFound"
     CONFLICT = "Conflict"
 
 
@@ -54,6 +58,13 @@ class InnerCode(str, Enum):
     UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
     UNSUPPORTED_API_VERSION = "UnsupportedApiVersion"
     INVALID_FIELD = "InvalidField"
+    INCORRECT_MODEL_KIND = "IncorrectModelKind"
+    MISSING_PARAMETER = "MissingParameter"
+    # analyze: what is wrong with the image (tailor.predictions.ImageProblem)
+    INVALID_IMAGE_FORMAT = "InvalidImageFormat"
+    INVALID_IMAGE_SIZE = "InvalidImageSize"
+    INVALID_IMAGE_DIMENSION = "InvalidImageDimension"
+    INVALID_IMAGE_URL = "InvalidImageUrl"
 
 
 class ApiError(Exception):
@@ -87,6 +98,9 @@ _RECORD_CODES = {
     (NotFound, "dataset"): (404, ErrorCode.DATASET_NOT_FOUND),
     (AlreadyExists, "model"): (409, ErrorCode.MODEL_ALREADY_EXISTS),
     (NotFound, "model"): (404, ErrorCode.MODEL_NOT_FOUND),
+    (AlreadyExists, "evaluation"): (409, ErrorCode.EVALUATION_ALREADY_EXISTS),
+    (NotFound, "evaluation"): (404, ErrorCode.EVALUATION_NOT_FOUND),
+    (NotFound, "report"): (404, ErrorCode.NOT_FOUND),
 }
 
 
@@ -102,9 +116,13 @@ def from_domain(exc: TailorError) -> ApiError:
                 for p in exc.problems
             ],
         )
+    if isinstance(exc, ImageRejected):
+        return ApiError(400, ErrorCode.INVALID_REQUEST, str(exc), target=exc.target, inner=InnerCode(exc.problem.value))
+    if isinstance(exc, IncorrectModelKind):
+        return ApiError(400, ErrorCode.INVALID_REQUEST, str(exc), target=exc.target, inner=InnerCode.INCORRECT_MODEL_KIND)
     if isinstance(exc, InvalidInput):
         return ApiError(400, ErrorCode.INVALID_REQUEST, str(exc), target=exc.target, inner=InnerCode.INVALID_FIELD)
-    if isinstance(exc, ModelConflict):
+    if isinstance(exc, (ModelConflict, ModelNotReady, EvaluationConflict)):
         return ApiError(409, ErrorCode.CONFLICT, str(exc), target="status")
     if isinstance(exc, EtagMismatch):
         return ApiError(412, ErrorCode.PRECONDITION_FAILED, str(exc), target="If-Match")

@@ -16,7 +16,9 @@ from ..blobs import Access, AuthKind
 from ..coco import AnnotationKind
 from ..datasets import Dataset, DatasetChanges, DatasetSpec
 from ..errors import InvalidInput
+from ..evaluations import Evaluation, EvaluationStatus
 from ..models import Model, ModelKind, ModelStatus, TrainingParameters
+from ..predictions import Prediction
 
 API_VERSIONS = ("2023-02-01-preview", "2023-04-01-preview")
 
@@ -210,3 +212,110 @@ class ModelOut(WireModel):
 class ModelPage(WireModel):
     value: list[ModelOut]
     next_link: str | None = None
+
+
+class EvaluationIn(WireModel):
+    """Body of PUT /models/{model}/evaluations/{name}."""
+
+    evaluation_parameters: EvaluationParametersWire
+
+
+class EvaluationOut(WireModel):
+    name: str
+    model_name: str
+    created_date_time: str
+    updated_date_time: str
+    status: EvaluationStatus
+    evaluation_parameters: EvaluationParametersWire
+    model_performance: dict[str, Any] | None = None
+    error: ModelErrorOut | None = None
+
+    @classmethod
+    def of(cls, evaluation: Evaluation) -> EvaluationOut:
+        return cls(
+            name=evaluation.name,
+            model_name=evaluation.model_name,
+            created_date_time=wire_time(evaluation.created),
+            updated_date_time=wire_time(evaluation.updated),
+            status=evaluation.status,
+            evaluation_parameters=EvaluationParametersWire(test_dataset_name=evaluation.test_dataset_name),
+            model_performance=dict(evaluation.performance) if evaluation.performance else None,
+            error=(
+                ModelErrorOut(code=evaluation.error.code.value, message=evaluation.error.message)
+                if evaluation.error else None
+            ),
+        )
+
+
+class EvaluationPage(WireModel):
+    value: list[EvaluationOut]
+    next_link: str | None = None
+
+
+class AnalyzeUrlIn(WireModel):
+    """JSON body of analyze, instead of the image's bytes."""
+
+    url: str = Field(description="An http(s) URL of the image; private and loopback addresses are refused.")
+
+
+class TagOut(WireModel):
+    name: str
+    confidence: float
+
+
+class TagsResultOut(WireModel):
+    values: list[TagOut] = Field(description="Every class of the model, highest confidence first.")
+
+
+class BoundingBoxOut(WireModel):
+    x: int = Field(description="Left edge, in pixels of the input image.")
+    y: int = Field(description="Top edge, in pixels.")
+    w: int
+    h: int
+
+
+class DetectedObjectOut(WireModel):
+    bounding_box: BoundingBoxOut
+    tags: list[TagOut]
+
+
+class ObjectsResultOut(WireModel):
+    values: list[DetectedObjectOut] = Field(
+        description="A detector's objects, highest confidence first, none below the model's confidence floor."
+    )
+
+
+class CustomModelResultOut(WireModel):
+    tags_result: TagsResultOut | None = Field(default=None, description="A classifier's answer.")
+    objects_result: ObjectsResultOut | None = Field(default=None, description="A detector's answer.")
+
+
+class ImageMetadataOut(WireModel):
+    width: int = Field(description="Of the input image, as displayed (EXIF orientation applied).")
+    height: int
+
+
+class AnalyzeOut(WireModel):
+    model_version: str
+    metadata: ImageMetadataOut
+    custom_model_result: CustomModelResultOut
+
+    @classmethod
+    def of(cls, prediction: Prediction, api_version: str) -> AnalyzeOut:
+        if prediction.objects is not None:
+            objects = [
+                DetectedObjectOut(
+                    bounding_box=BoundingBoxOut(x=o.box[0], y=o.box[1], w=o.box[2], h=o.box[3]),
+                    tags=[TagOut(name=t.name, confidence=t.confidence) for t in o.tags],
+                )
+                for o in prediction.objects
+            ]
+            result = CustomModelResultOut(objects_result=ObjectsResultOut(values=objects))
+        else:
+            tags = [TagOut(name=t.name, confidence=t.confidence) for t in prediction.tags or []]
+            result = CustomModelResultOut(tags_result=TagsResultOut(values=tags))
+        return cls(
+            model_version=api_version,
+            metadata=ImageMetadataOut(width=prediction.width, height=prediction.height),
+            custom_model_result=result,
+        )

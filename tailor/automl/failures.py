@@ -1,7 +1,9 @@
-"""How a training ends other than with a model. Codes are those of API.md (tailor.models.FailureCode)."""
+"""How a training or an evaluation ends other than with a result. Codes are those of API.md (tailor.models.FailureCode,
+tailor.evaluations.EvaluationFailureCode)."""
 
 from __future__ import annotations
 
+from ..evaluations import EvaluationFailureCode
 from ..models import FailureCode
 
 
@@ -17,3 +19,12 @@ class TrainingCancelled(Exception):
     def __init__(self, billed_seconds: float = 0.0):
         super().__init__("cancelled")
         self.billed_seconds = billed_seconds
+
+
+class EvaluationFailed(Exception):
+    """An evaluation that cannot be carried out; `code` is one of API.md's evaluation failure codes."""
+
+    def __init__(self, code: EvaluationFailureCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

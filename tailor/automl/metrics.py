@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, top_k_accuracy_score
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support, top_k_accuracy_score
 from torchmetrics.functional.classification import binary_calibration_error, multiclass_calibration_error
 
 
@@ -34,13 +34,22 @@ def classification_performance(
     for c in np.flatnonzero(present):
         per_class_ap[c] = average_precision_score(hot[:, c], scores[:, c])
     tags = {}
+    if multilabel:
+        cut = np.full(num_classes, 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)
+        decided = scores >= cut
+        precision, recall, f1, _ = precision_recall_fscore_support(hot, decided, average=None, zero_division=0)
     for c, name in enumerate(class_names):
         if multilabel:
-            threshold = 0.5 if thresholds is None else float(thresholds[c])
-            accuracy = float(((scores[:, c] >= threshold) == hot[:, c]).mean())
-        else:
-            mine = targets == c
-            accuracy = float((ranked[mine, 0] == c).mean()) if mine.any() else float("nan")
+            tags[name] = {
+                "accuracy": float((decided[:, c] == hot[:, c]).mean()),
+                "averagePrecision50": _finite(per_class_ap[c]),
+                # (ours) what the per-tag threshold gives: the decisions analyze users act on
+                "precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c]),
+                "threshold": float(cut[c]),
+            }
+            continue
+        mine = targets == c
+        accuracy = float((ranked[mine, 0] == c).mean()) if mine.any() else float("nan")
         tags[name] = {"accuracy": _finite(accuracy), "averagePrecision50": _finite(per_class_ap[c])}
     return {
         "accuracyTop1": float(top1),

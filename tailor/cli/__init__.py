@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from .coco import app as coco_app
+from .report import report
 from .serve import serve
 from .worker import worker
 
@@ -16,9 +19,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(coco_app, name="coco")
+app.command()(report)
 app.command()(serve)
 app.command()(worker)
 
 
 def main() -> None:
+    # The service runs inference and trainings side by side on the same cores; OpenMP threads that spin while they
+    # wait (its default) then starve each other, and torch slows by an order of magnitude. Set before torch loads;
+    # an operator's own value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app()

@@ -3,7 +3,8 @@ transition can never overwrite each other."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, NotFound
 from ..models import FailureCode, Model, ModelKind, ModelStatus, TrainingError, TrainingParameters
-from ._tables import ModelRow
+from ._tables import EvaluationRow, ModelRow, ModelUsageRow
 
 if TYPE_CHECKING:
     from ._store import Page
@@ -107,6 +108,53 @@ class ModelRecords:
             )
             if done.rowcount == 0:
                 raise NotFound("model", name)
+            session.execute(delete(ModelUsageRow).where(ModelUsageRow.name == name))
+            session.execute(delete(EvaluationRow).where(EvaluationRow.model_name == name))
+
+    # Usage by analyze -----------------------------------------------------------------------------------------
+
+    def record_model_use(self, last_used: Mapping[str, datetime]) -> None:
+        """When each model was last used (only moves forward); names of models that no longer exist are skipped."""
+        if not last_used:
+            return
+        try:
+            self._record_model_use(last_used)
+        except IntegrityError:  # another replica inserted the same name first: now it is an update
+            self._record_model_use(last_used)
+
+    def _record_model_use(self, last_used: Mapping[str, datetime]) -> None:
+        with self._session() as session:
+            existing = set(session.scalars(select(ModelRow.name).where(ModelRow.name.in_(list(last_used)))))
+            known = {
+                row.name: row
+                for row in session.scalars(select(ModelUsageRow).where(ModelUsageRow.name.in_(list(existing))))
+            }
+            for name in existing:
+                row = known.get(name)
+                if row is None:
+                    session.add(ModelUsageRow(name=name, last_used_at=last_used[name]))
+                elif self._utc(row.last_used_at) < last_used[name]:
+                    row.last_used_at = last_used[name]
+
+    def recently_used_models(self, limit: int) -> list[Model]:
+        """Succeeded models, the most recently used first (then the most recently trained)."""
+        with self._session() as session:
+            rows = session.execute(
+                select(ModelRow, ModelUsageRow.last_used_at)
+                .outerjoin(ModelUsageRow, ModelUsageRow.name == ModelRow.name)
+                .where(ModelRow.status == ModelStatus.SUCCEEDED.value)
+                .order_by(ModelUsageRow.last_used_at.desc().nulls_last(), ModelRow.updated_at.desc(), ModelRow.id)
+                .limit(limit)
+            ).all()
+            return [_model(row, self._utc) for row, _ in rows]
+
+    def models_updated_since(self, status: ModelStatus, since: datetime | None) -> list[Model]:
+        """Models in `status` changed after `since` (all of them when None), oldest change first."""
+        with self._session() as session:
+            query = select(ModelRow).where(ModelRow.status == status.value)
+            if since is not None:
+                query = query.where(ModelRow.updated_at > since)
+            return [_model(r, self._utc) for r in session.scalars(query.order_by(ModelRow.updated_at, ModelRow.id))]
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:

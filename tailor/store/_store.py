@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..datasets import Dataset, DatasetSpec
 from ..errors import AlreadyExists, EtagMismatch, NotFound
+from ._evaluations import EvaluationRecords
 from ._models import ModelRecords
 from ._tables import Base, DatasetRow
 
@@ -33,7 +34,7 @@ def _new_etag() -> str:
     return uuid.uuid4().hex
 
 
-class Store(ModelRecords):
+class Store(ModelRecords, EvaluationRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)

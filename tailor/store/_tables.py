@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -49,3 +49,34 @@ class ModelRow(Base):
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     artifact: Mapped[str | None] = mapped_column(Text, nullable=True)
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # fingerprint of the key
+
+
+class ModelUsageRow(Base):
+    """When each model last answered an analyze call (written in batches), to preload the most used at start-up.
+    A table of its own rather than a column of `models`: `create_all` adds it to an existing database, which has
+    no migrations."""
+
+    __tablename__ = "model_usage"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class EvaluationRow(Base):
+    """An evaluation belongs to its model: it is deleted with it (tailor.store._evaluations)."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("model_name", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    test_dataset_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    performance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,11 +1,13 @@
-"""Jobs: wiring training requests to `tailor.automl` and recording each state transition, nothing more.
+"""Jobs: wiring trainings and evaluations to `tailor.automl` and recording each state transition, nothing more.
 
-    jobs.run_training(model_name, context)   the one job function, whatever runs it
+    run_training(model_name, context)                       the training job, whatever runs it
+    run_evaluation(model_name, evaluation_name, context)    the evaluation job
     InProcessRunner                           the embedded default: one job at a time, each in a child process
 """
 
 from .context import JobContext
+from .evaluation_job import run_evaluation
 from .jobs import run_training
 from .runner import InProcessRunner
 
-__all__ = ["InProcessRunner", "JobContext", "run_training"]
+__all__ = ["InProcessRunner", "JobContext", "run_evaluation", "run_training"]

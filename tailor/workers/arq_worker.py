@@ -1,9 +1,9 @@
 """Training on arq over Redis: any number of `tailor worker` processes, on any number of machines.
 
 The job function is the same `run_training` as the in-process runner's, run in a thread so that the worker's event
-loop keeps its health checks going. A worker that dies mid-training leaves the job in progress until arq's timeout;
-arq then gives it to another worker (up to MAX_TRIES), and `run_training` replaces the dead attempt, unbilled.
-(That timeout has to cover the largest budget, so on this path the retry is slow: see the README.)
+loop keeps its health checks going. A worker claims a job for LEASE_SECONDS and renews the claim while it trains; a
+worker that dies stops renewing, so within LEASE_SECONDS another worker takes the job over (up to MAX_TRIES), and
+`run_training` replaces the dead attempt, unbilled.
 """
 
 from __future__ import annotations
@@ -12,22 +12,46 @@ import asyncio
 from typing import Any
 
 from arq import create_pool
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
 
 from ..models import ModelStatus
 from ..settings import Settings
 from .context import JobContext
+from .evaluation_job import run_evaluation
 from .jobs import run_training
 
 MAX_TRIES = 3
 # arq times jobs per function, not per job: long enough for the largest budget, plus loading and exporting.
 JOB_TIMEOUT = int(1344 * 3600 * 1.5 + 600)
+EVALUATION_TIMEOUT = 24 * 3600  # a test set of the largest size, predicted on a CPU
+# arq's claim on a job would otherwise last JOB_TIMEOUT: a dead worker's job would wait that long to be retried.
+LEASE_SECONDS = 30
 
 
 async def train_model(ctx: dict[str, Any], model_name: str) -> str | None:
-    status = await asyncio.to_thread(run_training, model_name, ctx["tailor"])
+    renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
+    try:
+        status = await asyncio.to_thread(run_training, model_name, ctx["tailor"])
+    finally:
+        renewing.cancel()
     return status.value if status is not None else None
+
+
+async def evaluate_model(ctx: dict[str, Any], model_name: str, evaluation_name: str) -> str | None:
+    renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
+    try:
+        status = await asyncio.to_thread(run_evaluation, model_name, evaluation_name, ctx["tailor"])
+    finally:
+        renewing.cancel()
+    return status.value if status is not None else None
+
+
+async def _renew_claim(redis: ArqRedis, job_id: str) -> None:
+    while True:
+        await asyncio.sleep(LEASE_SECONDS / 3)
+        await redis.pexpire(in_progress_key_prefix + job_id, LEASE_SECONDS * 1000)
 
 
 def worker(settings: Settings) -> Worker:
@@ -41,8 +65,11 @@ def worker(settings: Settings) -> Worker:
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["tailor"].close()
 
-    return Worker(
-        functions=[func(train_model, name="train_model", max_tries=MAX_TRIES, timeout=JOB_TIMEOUT)],
+    arq_worker = Worker(
+        functions=[
+            func(train_model, name="train_model", max_tries=MAX_TRIES, timeout=JOB_TIMEOUT),
+            func(evaluate_model, name="evaluate_model", max_tries=MAX_TRIES, timeout=EVALUATION_TIMEOUT),
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,
         on_startup=startup,
@@ -50,6 +77,8 @@ def worker(settings: Settings) -> Worker:
         max_jobs=settings.trainings_per_device,
         handle_signals=True,
     )
+    arq_worker.in_progress_timeout_s = LEASE_SECONDS  # the first claim's length; train_model renews it
+    return arq_worker
 
 
 class ArqQueue:
@@ -62,7 +91,12 @@ class ArqQueue:
     def enqueue_training(self, model_name: str) -> None:
         model = self._context.store.get_model(model_name)
         # One job id per model instance: a model deleted and created again under its name is a new job.
-        asyncio.run(self._enqueue(model_name, f"train:{model_name}:{model.created.timestamp():.6f}"))
+        asyncio.run(self._enqueue("train_model", f"train:{model_name}:{model.created.timestamp():.6f}", model_name))
+
+    def enqueue_evaluation(self, model_name: str, evaluation_name: str) -> None:
+        evaluation = self._context.store.get_evaluation(model_name, evaluation_name)
+        job_id = f"evaluate:{model_name}:{evaluation_name}:{evaluation.created.timestamp():.6f}"
+        asyncio.run(self._enqueue("evaluate_model", job_id, model_name, evaluation_name))
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
@@ -72,13 +106,15 @@ class ArqQueue:
         second enqueue of a queued job a no-op."""
         for name in self._context.store.model_names_in([ModelStatus.NOT_STARTED]):
             self.enqueue_training(name)
+        for model_name, evaluation_name in self._context.store.unfinished_evaluations():
+            self.enqueue_evaluation(model_name, evaluation_name)
 
     def stop(self) -> None:
         pass
 
-    async def _enqueue(self, model_name: str, job_id: str) -> None:
+    async def _enqueue(self, function: str, job_id: str, *args: str) -> None:
         pool = await create_pool(RedisSettings.from_dsn(self._settings.redis_url), default_queue_name=self._settings.queue_name)
         try:
-            await pool.enqueue_job("train_model", model_name, _job_id=job_id)
+            await pool.enqueue_job(function, *args, _job_id=job_id)
         finally:
             await pool.aclose()

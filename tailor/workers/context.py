@@ -35,6 +35,10 @@ class JobContext:
     def artifact_dir(self, model_name: str, attempt: int) -> Path:
         return self.settings.data_dir / "models" / model_name / f"attempt-{attempt}"
 
+    def evaluation_dir(self, model_name: str, evaluation_name: str, attempt: int) -> Path:
+        """Inside the model's folder: deleting the model deletes its evaluations' files too."""
+        return self.settings.data_dir / "models" / model_name / "evaluations" / evaluation_name / f"attempt-{attempt}"
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()

@@ -7,14 +7,16 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from ..automl.failures import TrainingCancelled, TrainingFailed
+from ..automl.failures import EvaluationFailed, TrainingCancelled, TrainingFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..errors import NotFound
-from ..models import FailureCode, ModelStatus, TrainingError
+from ..models import REPORT_FOLDER, FailureCode, ModelKind, ModelStatus, TrainingError
 from .context import JobContext
+from .evaluation_job import measure
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often a training looks for a cancel request and records its progress
@@ -55,20 +57,55 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
         log.exception("training %s failed unexpectedly (incident %s)", model_name, incident)
         message = f"training failed unexpectedly; quote incident {incident} to find it in the worker log"
         return _end(context, model_name, ModelStatus.FAILED, error=TrainingError(FailureCode.UNKNOWN, message))
+    performance, reported = _measure_and_report(context, model_name, result)
     return _end(
         context, model_name, ModelStatus.SUCCEEDED,
-        billed_seconds=result.billed_seconds, performance=result.performance, artifact=str(result.artifact_dir),
+        billed_seconds=result.billed_seconds, performance=performance, artifact=str(result.artifact_dir),
         progress={"phase": "succeeded", "attempt": attempt, "trialsDone": result.trials,
                   "bestValidationScore": round(result.best_score, 4),
-                  "budgetUsedSeconds": round(result.billed_seconds, 1)},
+                  "budgetUsedSeconds": round(result.billed_seconds, 1), **reported},
     )
 
 
+def _measure_and_report(context: JobContext, model_name: str, result) -> tuple[dict[str, Any], dict[str, Any]]:
+    """modelPerformance (on the test dataset when training named one, else on the validated images) and what
+    trainingProgress adds: the validated images' figures, and why a test measurement could not be made. The model
+    keeps its weights whatever happens here: a report that cannot be written is logged, not a failed training."""
+    from ..reports import write_report
+
+    model = context.store.get_model(model_name)
+    folder = result.artifact_dir / REPORT_FOLDER
+    reported: dict[str, Any] = {"validationPerformance": result.performance}
+    if model.test_dataset_name:
+        trained = replace(model, status=ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
+        try:
+            title = f"Model {model_name!r} on its test dataset {model.test_dataset_name!r}"
+            return measure(context, trained, model.test_dataset_name, folder, title=title), reported
+        except EvaluationFailed as failed:
+            reported["testEvaluationError"] = {"code": failed.code.value, "message": failed.message}
+        except Exception:
+            log.exception("model %s: the measurement on its test dataset failed", model_name)
+            reported["testEvaluationError"] = {"code": "internalServerError", "message": "see the worker log"}
+    try:
+        details = {"Model": model_name, "Training dataset": model.training.training_dataset_name,
+                   "Images": f"{len(result.validated.image_names)} validated (held out of the search's training)"}
+        write_report(folder, result.validated, title=f"Model {model_name!r} on its held-out images",
+                     performance=result.performance, details=details, thumbnails=result.thumbnails)
+    except Exception:
+        log.exception("model %s: its report could not be written", model_name)
+    return result.performance, reported
+
+
 def _train(model_name: str, attempt: int, context: JobContext):
+    watch = _Watch(context, model_name, attempt)
     # torch and timm load only where training happens: the API process starts in a fraction of the time.
     from ..automl import TrainingRequest, train_classifier
+    from ..automl.detection import train_detector
     from ..automl.backbones import prepare_weights
 
+    # The preparation (imports, annotations, weights) takes seconds on a busy machine: a cancel is honoured between
+    # its steps too, not only once the search has begun.
+    watch.stop_if_cancelled()
     store = context.store
     model = store.get_model(model_name)
     try:
@@ -83,8 +120,9 @@ def _train(model_name: str, attempt: int, context: JobContext):
         shown = "; ".join(f"{p.file}#{p.path}: {p.message}" for p in invalid.problems[:10])
         more = f"; and {len(invalid.problems) - 10} more" if len(invalid.problems) > 10 else ""
         raise TrainingFailed(FailureCode.DATASET_CORRUPT, f"the dataset cannot be trained on: {shown}{more}") from None
+    watch.stop_if_cancelled()
     prepare_weights(context.weights_dir)
-    watch = _Watch(context, model_name, attempt)
+    watch.stop_if_cancelled()
     request = TrainingRequest(
         dataset=report.dataset,
         fetch=context.reader.image_fetcher(dataset.spec.access),
@@ -96,7 +134,7 @@ def _train(model_name: str, attempt: int, context: JobContext):
         on_progress=watch.record,
         should_stop=watch.cancel_requested,
     )
-    return train_classifier(request)
+    return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
 
 
 def _end(context: JobContext, model_name: str, status: ModelStatus, **changes: Any) -> ModelStatus:
@@ -132,3 +170,7 @@ class _Watch:
             self._last_poll = now
             self._cancelled = self._store.get_model(self._name).status is ModelStatus.CANCELLING
         return self._cancelled
+
+    def stop_if_cancelled(self) -> None:
+        if self.cancel_requested():
+            raise TrainingCancelled

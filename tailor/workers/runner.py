@@ -1,6 +1,5 @@
-"""The embedded default's job queue: trainings run `trainings_per_device` at a time (one by default), each in a
-child process, so that the API stays
-responsive and a crash of the trainer (even SIGKILL) cannot take the service down. A child that dies is retried;
+"""The embedded default's job queue: trainings and evaluations run `trainings_per_device` at a time (one by
+default), each in a child process, so that the API stays responsive and a crash of the trainer (even SIGKILL) cannot take the service down. A child that dies is retried;
 on start-up, trainings left unfinished by a previous run are taken up again."""
 
 from __future__ import annotations
@@ -9,10 +8,13 @@ import logging
 import multiprocessing
 import queue
 import threading
+from dataclasses import dataclass
 
+from ..evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
 from ..models import FailureCode, ModelStatus, TrainingError
 from ..settings import Settings
 from .context import JobContext
+from .evaluation_job import run_evaluation
 from .jobs import run_training
 
 log = logging.getLogger(__name__)
@@ -20,11 +22,23 @@ MAX_ATTEMPTS = 3
 _STOP = object()
 
 
-def _child(settings: Settings, model_name: str) -> None:
+@dataclass(frozen=True)
+class _Job:
+    model_name: str
+    evaluation_name: str | None = None  # None: the model's training
+
+    def __str__(self) -> str:
+        return self.model_name if self.evaluation_name is None else f"{self.model_name}/{self.evaluation_name}"
+
+
+def _child(settings: Settings, job: _Job) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     context = JobContext(settings)
     try:
-        run_training(model_name, context)
+        if job.evaluation_name is None:
+            run_training(job.model_name, context)
+        else:
+            run_evaluation(job.model_name, job.evaluation_name, context)
     finally:
         context.close()
 
@@ -45,7 +59,10 @@ class InProcessRunner:
     # JobQueue ----------------------------------------------------------------------------------------------
 
     def enqueue_training(self, model_name: str) -> None:
-        self._jobs.put(model_name)
+        self._jobs.put(_Job(model_name))
+
+    def enqueue_evaluation(self, model_name: str, evaluation_name: str) -> None:
+        self._jobs.put(_Job(model_name, evaluation_name))
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
@@ -55,7 +72,9 @@ class InProcessRunner:
     def start(self) -> None:
         unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
         for name in self._context.store.model_names_in(unfinished):
-            self._jobs.put(name)
+            self._jobs.put(_Job(name))
+        for model_name, evaluation_name in self._context.store.unfinished_evaluations():
+            self._jobs.put(_Job(model_name, evaluation_name))
         for thread in self._threads:
             thread.start()
 
@@ -73,27 +92,32 @@ class InProcessRunner:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            name = self._jobs.get()
-            if name is _STOP:
+            job = self._jobs.get()
+            if job is _STOP:
                 return
             try:
-                self._run(str(name))
+                self._run(job)  # type: ignore[arg-type]
             except Exception:  # the runner must outlive any one job
-                log.exception("the runner could not run %s", name)
+                log.exception("the runner could not run %s", job)
 
-    def _run(self, name: str) -> None:
+    def _run(self, job: _Job) -> None:
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            child = self._spawn.Process(target=_child, args=(self._settings, name), name=f"tailor-train-{name}")
+            child = self._spawn.Process(target=_child, args=(self._settings, job), name=f"tailor-job-{job}")
             self._children.add(child)
             child.start()
             child.join()
             self._children.discard(child)
             if self._stopping.is_set() or child.exitcode == 0:
                 return
-            log.warning("training %s: the worker process died (exit %s), attempt %d", name, child.exitcode, attempt)
+            log.warning("job %s: the worker process died (exit %s), attempt %d", job, child.exitcode, attempt)
+        message = f"the worker process died {MAX_ATTEMPTS} times; see the service log"
         store = self._context.store
-        error = TrainingError(
-            FailureCode.UNKNOWN, f"the training process died {MAX_ATTEMPTS} times; see the service log"
-        )
+        if job.evaluation_name is not None:
+            error = EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message)
+            store.move_evaluation(
+                job.model_name, job.evaluation_name, EvaluationStatus.RUNNING, EvaluationStatus.FAILED, error=error
+            )
+            return
+        name, error = job.model_name, TrainingError(FailureCode.UNKNOWN, message)
         if store.move_model(name, ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=0.0) is None:
             store.move_model(name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=0.0)

@@ -28,12 +28,17 @@ def register_shapes(api: Api, name: str, **options) -> None:
 
 
 def wait_for(api: Api, name: str, statuses: set[str], timeout: float = 120) -> dict:
+    return poll(api, f"models/{name}", statuses, timeout)
+
+
+def poll(api: Api, path: str, statuses: set[str], timeout: float) -> dict:
+    """GET `path` until its status is one of `statuses`."""
     deadline = time.monotonic() + timeout
     while True:
-        model = api.call("GET", f"models/{name}").json()
-        if model["status"] in statuses:
-            return model
-        assert time.monotonic() < deadline, f"{name} still {model['status']} after {timeout} s"
+        record = api.call("GET", path).json()
+        if record["status"] in statuses:
+            return record
+        assert time.monotonic() < deadline, f"{path} still {record['status']} after {timeout} s"
         time.sleep(0.3)
 
 
@@ -61,7 +66,7 @@ def test_train_to_success_with_metrics_and_an_honest_bill(api: Api) -> None:
 @pytest.mark.parametrize(
     ("body", "target"),
     [
-        (model_body("shapes", 0.01, kind="Generic-Detector"), "trainingParameters.modelKind"),
+        (model_body("shapes", 0.01, kind="Generic-Detector"), "trainingParameters.trainingDatasetName"),  # not boxes
         (model_body("shapes", 0.01, kind="Product-Recognizer"), "trainingParameters.modelKind"),
         (model_body("shapes", 400), "trainingParameters.timeBudgetInHours"),
         (model_body("shapes", 0), "trainingParameters.timeBudgetInHours"),

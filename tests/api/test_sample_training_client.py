@@ -16,14 +16,15 @@ from cognitive_service_vision_model_customization_python_samples import (  # noq
     Model,
     ModelKind,
     ModelStatus,
+    PredictionClient,
     ResourceType,
     TrainingClient,
     TrainingParameters,
 )
 
-from tests.images import shapes_dataset  # noqa: E402
+from tests.images import COLOURS, disc, encoded, shapes_dataset  # noqa: E402
 
-from .conftest import TRAINING_KEY, LiveServer, make_settings  # noqa: E402
+from .conftest import PREDICTION_KEY, TRAINING_KEY, LiveServer, make_settings  # noqa: E402
 
 
 @pytest.fixture
@@ -60,6 +61,11 @@ def test_train_query_wait_and_cancel(live: LiveServer, azurite, tmp_path: Path) 
     assert done.status is ModelStatus.SUCCEEDED, done.error
     assert done.model_performance["accuracyTop1"] >= 0.9
     assert isinstance(done.training_cost_in_minutes, int) and done.training_cost_in_minutes <= 1
+    # The trained model answers the sample PredictionClient, with the prediction key.
+    predictions = PredictionClient(ResourceType.MULTI_SERVICE_RESOURCE, None, live.url, PREDICTION_KEY)
+    for k in range(3):
+        result = predictions.predict("fruity", encoded(disc(COLOURS[k], (64, 64)), "PNG"), content_type="image/png")
+        assert result["customModelResult"]["tagsResult"]["values"][0]["name"] == f"class_{k}"
 
     training.train_model(Model("endless", TrainingParameters("noise", 0.05, ModelKind.GENERIC_IC)))
     while training.query_model("endless").status is not ModelStatus.TRAINING:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from tailor.automl import TrainingCancelled, TrainingFailed, TrainingRequest, train_classifier
@@ -43,7 +42,10 @@ def test_learnable_shapes_give_a_model_metrics_and_an_artifact(tmp_path: Path, w
     config = json.loads((result.artifact_dir / "config.json").read_text())
     assert config["class_names"] == ["class_0", "class_1", "class_2"] and config["multilabel"] is False
     weights = load_file(str(result.artifact_dir / "model.safetensors"))
-    assert weights["head.weight"].shape == (3, _feature_dim(config["backbone"]))
+    assert 1 <= len(config["members"]) <= 4
+    for i, member in enumerate(config["members"]):
+        assert weights[f"members.{i}.head.weight"].shape == (3, _feature_dim(member["backbone"]))
+        assert member["preprocess"]["input_size"] in (160, 224)
     assert progress and progress[-1]["phase"] == "succeeded" and progress[-1]["trialsDone"] == result.trials
 
 
@@ -123,22 +125,19 @@ def test_a_cancel_stops_the_search_and_keeps_what_was_billed(tmp_path: Path, wei
     assert not (tmp_path / "model").exists()
 
 
-def test_the_exported_network_reproduces_the_training_predictions(tmp_path: Path, weights_dir: Path) -> None:
-    from tailor.automl.backbones import build_backbone
-    from tailor.automl.export import Classifier
-    from tailor.automl.features import to_tensor
-    from tailor.automl.backbones import get_backbone
-    from dataclasses import replace
+def test_the_exported_model_reproduces_the_training_predictions_without_the_weights_dir(
+    tmp_path: Path, weights_dir: Path
+) -> None:
     from PIL import Image
+
+    from tailor.automl.predictor import Predictor
 
     path = shapes_dataset(tmp_path / "data", classes=3, per_class=6)
     result = train_classifier(request(load(path), weights_dir, tmp_path / "model"))
-    config = json.loads((result.artifact_dir / "config.json").read_text())
-    backbone = get_backbone(config["backbone"])
-    network = Classifier(build_backbone(backbone.name, weights_dir=weights_dir, num_classes=0), torch.nn.Linear(backbone.feature_dim, 3))
-    network.load_state_dict(load_file(str(result.artifact_dir / "model.safetensors")))
-    network.eval()
-    images = [Image.open(tmp_path / "data" / f"c{c}_0.png").convert("RGB") for c in range(3)]
-    with torch.inference_mode():
-        logits = network(to_tensor(images, replace(backbone.preprocess, input_size=config["input_size"])))
-    assert logits.argmax(1).tolist() == [0, 1, 2]
+    predictor = Predictor.load(result.artifact_dir, device="cpu")
+    images = [Image.open(tmp_path / "data" / f"c{c}_{k}.png").convert("RGB") for c in range(3) for k in (0, 5)]
+    probabilities = predictor.probabilities(images)
+    assert probabilities.shape == (6, 3)
+    assert probabilities.sum(axis=1) == pytest.approx(1.0)
+    assert probabilities.argmax(1).tolist() == [0, 0, 1, 1, 2, 2]
+    assert predictor.class_names == ("class_0", "class_1", "class_2")

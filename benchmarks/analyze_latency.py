@@ -1,0 +1,243 @@
+"""Analyze latency and throughput, in one run, against the bare model.
+
+    python benchmarks/analyze_latency.py [--requests 200] [--seconds 20]
+
+1. Trains a small model with `train_classifier` on generated shapes (as the tests do) and records it, succeeded,
+   in a fresh data directory.
+2. (a) bare: in this process, decode one 640x480 JPEG (tailor.predictions.decode, what the service runs) and run
+   the model on it (Predictor.probabilities), one at a time: the median; and the bare batched throughput (batches
+   of 8, decoding included; the model alone is shown too).
+3. Starts `tailor serve` in a child process and measures (b) end-to-end latency, one client at a time, p50 and p99,
+   and (c) throughput and p99 with 8 concurrent clients (keep-alive sessions, one thread each).
+4. (d) Restarts the server and times its first analyze call, once it accepts connections.
+
+Targets: p50 <= 1.25 x (a); 8-client throughput >= 0.8 x bare batched throughput; first call after restart <= 1 s;
+no errors. The clients run on the same machine as the server and share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# As the `tailor` command sets it for the server it starts (before torch loads; an explicit value wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from tailor.automl import TrainingRequest, train_classifier  # noqa: E402
+from tailor.automl.backbones import prepare_weights  # noqa: E402
+from tailor.blobs import Access, BlobPolicy, BlobReader  # noqa: E402
+from tailor.coco import AnnotationKind, Purpose, validate_coco  # noqa: E402
+from tailor.models import ModelStatus, TrainingParameters  # noqa: E402
+from tailor.predictions import decode  # noqa: E402
+from tailor.predictions.service import usable_cpus  # noqa: E402
+from tailor.store import Store  # noqa: E402
+from tests.images import COLOURS, encoded, shapes_dataset  # noqa: E402
+
+KEY = "benchmark-key"
+VERSION = "2023-04-01-preview"
+CLIENTS = 8
+
+
+def photo(seed: int) -> bytes:
+    """A 640x480 JPEG like a phone's: a textured background (noise) with a coloured disc."""
+    rng = np.random.default_rng(seed)
+    background = rng.integers(120, 255, (480, 640, 3), dtype=np.uint8)
+    image = Image.fromarray(background)
+    ImageDraw.Draw(image).ellipse((200, 120, 440, 360), fill=COLOURS[seed % 3])
+    return encoded(image, "JPEG", quality=90)
+
+
+def train(root: Path) -> Path:
+    reader = BlobReader(BlobPolicy.local_user())
+    weights = root / "data" / "weights"
+    prepare_weights(weights)
+    coco = shapes_dataset(root / "shapes", classes=3, per_class=8)
+    report = validate_coco([reader.annotation_file(str(coco), max_bytes=10**7)], AnnotationKind.CLASSIFICATION,
+                           Purpose.TRAINING)
+    out = root / "data" / "models" / "shapes" / "attempt-1"
+    result = train_classifier(TrainingRequest(report.dataset, reader.image_fetcher(Access()), 60.0, weights, out))
+    store = Store.connect(f"sqlite:///{root / 'data' / 'tailor.db'}")
+    store.insert_model("shapes", TrainingParameters("shapes", 60 / 3600), None)
+    store.move_model("shapes", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
+    store.close()
+    return result.artifact_dir
+
+
+def bare(artifact: Path, images: list[bytes], repeats: int) -> dict[str, float]:
+    import torch
+
+    from tailor.automl.predictor import Predictor
+
+    torch.set_num_threads(usable_cpus())  # as the service sets it
+    predictor = Predictor.load(artifact)
+    for data in images[:5]:
+        predictor.probabilities([decode(data).image])
+    single = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        predictor.probabilities([decode(images[k % len(images)]).image])
+        single.append(time.perf_counter() - start)
+    batch = images[:CLIENTS]
+    decoded = [decode(data).image for data in batch]
+    rounds, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 5 or rounds < 3:
+        predictor.probabilities([decode(data).image for data in batch])
+        rounds += 1
+    batched = rounds * len(batch) / (time.perf_counter() - start)
+    rounds, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 5 or rounds < 3:
+        predictor.probabilities(decoded)
+        rounds += 1
+    model_only = rounds * len(batch) / (time.perf_counter() - start)
+    return {"p50": statistics.median(single), "batched": batched, "model_only": model_only,
+            "members": len(predictor.config.members), "threads": torch.get_num_threads()}
+
+
+class Server:
+    def __init__(self, data_dir: Path, port: int):
+        self.data_dir, self.port = data_dir, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> float:
+        """Seconds until it accepts connections (uvicorn takes requests once start-up, preloading included, ends)."""
+        env = {**os.environ, "TAILOR_DATA_DIR": str(self.data_dir), "TAILOR_TRAINING_KEY": KEY,
+               "TAILOR_PREDICTION_KEY": KEY + "-predict", "TAILOR_PORT": str(self.port)}
+        started = time.perf_counter()
+        self.process = subprocess.Popen([sys.executable, "-m", "tailor", "serve"], env=env, cwd=REPO,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return time.perf_counter() - started
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("the server exited")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+
+
+def analyze(session: requests.Session, url: str, data: bytes) -> float:
+    start = time.perf_counter()
+    response = session.post(url + "/computervision/imageanalysis:analyze",
+                            params={"model-name": "shapes", "api-version": VERSION}, data=data,
+                            headers={"Ocp-Apim-Subscription-Key": KEY + "-predict", "Content-Type": "image/jpeg"})
+    elapsed = time.perf_counter() - start
+    if response.status_code != 200:
+        raise RuntimeError(f"analyze answered {response.status_code}: {response.text[:300]}")
+    return elapsed
+
+
+def sequential(url: str, images: list[bytes], count: int) -> list[float]:
+    with requests.Session() as session:
+        for data in images[:10]:
+            analyze(session, url, data)
+        return [analyze(session, url, images[k % len(images)]) for k in range(count)]
+
+
+def concurrent(url: str, images: list[bytes], seconds: float) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    go = threading.Event()
+    end = [0.0]
+
+    def client(offset: int) -> None:
+        with requests.Session() as session:
+            analyze(session, url, images[offset])  # connect before the clock starts
+            go.wait()
+            k = offset
+            while time.perf_counter() < end[0]:
+                try:
+                    elapsed = analyze(session, url, images[k % len(images)])
+                except Exception:
+                    with lock:
+                        errors[0] += 1
+                    continue
+                with lock:
+                    latencies.append(elapsed)
+                k += CLIENTS
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    start = time.perf_counter()
+    end[0] = start + seconds
+    go.set()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.perf_counter() - start), latencies, errors[0]
+
+
+def p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="tailor-analyze-"))
+    images = [photo(seed) for seed in range(24)]
+    try:
+        print("training the model ...", flush=True)
+        artifact = train(root)
+        a = bare(artifact, images, args.requests)
+        print(f"(a) bare, one 640x480 JPEG decoded and run: p50 {a['p50'] * 1000:.1f} ms "
+              f"({a['members']} member(s), {a['threads']} torch threads); batched by {CLIENTS}: "
+              f"{a['batched']:.1f} images/s with decoding, {a['model_only']:.1f} images/s model only", flush=True)
+        server = Server(root / "data", args.port)
+        server.start()
+        try:
+            seq = sequential(server.url, images, args.requests)
+            print(f"(b) end to end, one client: p50 {p(seq, 50) * 1000:.1f} ms, p99 {p(seq, 99) * 1000:.1f} ms "
+                  f"= {p(seq, 50) / a['p50']:.2f} x (a)", flush=True)
+            throughput, lat, errors = concurrent(server.url, images, args.seconds)
+            print(f"(c) {CLIENTS} clients: {throughput:.1f} requests/s = {throughput / a['batched']:.2f} x bare "
+                  f"batched ({throughput / a['model_only']:.2f} x model only), p50 {p(lat, 50) * 1000:.0f} ms, "
+                  f"p99 {p(lat, 99) * 1000:.0f} ms, errors {errors}", flush=True)
+        finally:
+            server.stop()
+        ready = server.start()
+        try:
+            with requests.Session() as session:
+                first = analyze(session, server.url, images[0])
+            print(f"(d) restart: accepting after {ready:.2f} s; first call {first * 1000:.0f} ms", flush=True)
+        finally:
+            server.stop()
+        checks = {
+            "p50 <= 1.25 x (a)": p(seq, 50) <= 1.25 * a["p50"],
+            "8-client throughput >= 0.8 x bare batched": throughput >= 0.8 * a["batched"],
+            "first call after restart <= 1 s": first <= 1.0,
+            "no errors": errors == 0,
+        }
+        for name, ok in checks.items():
+            print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""Benchmark: Tailor's budget-limited AutoML detector against the fixed recipe, on items composited onto photographs.
+
+What it measures
+----------------
+Data (benchmarks/_detection_data.py has the details; deterministic, fixed seeds): Fashion-MNIST items of four
+classes (trouser, sneaker, bag, ankle boot; Debian's `dataset-fashion-mnist`) upscaled 2..4x, tinted, and pasted
+with alpha masks made from their own intensity onto crops of the photographs bundled in scikit-image (astronaut,
+coffee, chelsea, rocket, coins, brick, grass, ...), 1..3 objects an image, boxes exact (the extent of each item's
+mask, never overlapping), about 10% negatives. Canvases 224..320 x 192..256 px, JPEG.
+
+* training sets with 10 and 50 images per class (an image counts once for each class it shows), items from the
+  TRAIN split, backgrounds cropped from the top 59% of each photograph;
+* one test set, 40 images per class, items from the TEST split and backgrounds from the bottom 39%: disjoint items
+  and disjoint background pixels.
+
+Each set is a folder of JPEGs plus a detection COCO file with relative boxes whose `absolute_url`s are relative
+references (resolved against the file), validated with `tailor.coco.validate_coco` and `check_images` (training
+quotas for the training sets, evaluation quotas for the test set; any error stops the run), with a preview sheet
+(`preview_<set>.png`: the first 16 images, true boxes drawn one pixel outside each box) to check by eye.
+
+For each training size, two arms at the SAME budget of compute seconds (default 240):
+
+* AutoML: `train_detector(TrainingRequest(..., detection_recipe=None))`, the search;
+* fixed recipe: `train_detector(TrainingRequest(..., detection_recipe=DEFAULT_RECIPE))`, the same detector with
+  default hyperparameters.
+
+Each is timed from call to return (wall) and billed as `result.billed_seconds`; its exported model is measured on
+the test set by `evaluate_detector` (mAP at IoU 0.3, 0.5 and 0.75, as the service reports them). Test-set time is
+never billed.
+
+Targets (PASS/FAIL): at each size AutoML mAP50 >= fixed recipe mAP50; every run billed <= budget.
+Results go to `<out-dir>/detection_results.json`.
+
+How to run
+----------
+From the repository root, with the project's virtualenv active (about 20 minutes on 2 CPU cores)::
+
+    python benchmarks/detection.py                               # 10 and 50 per class, 240 s each
+    python benchmarks/detection.py --quick                       # 10 per class at 60 s: a smoke run
+    python benchmarks/detection.py --data-only --out-dir /tmp/d  # only the data and its previews (seconds)
+    python benchmarks/detection.py --budget-seconds 300 --sizes 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+# As the `tailor` command sets it (before torch loads; an explicit value wins): idle OpenMP threads sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _detection_data, however this file is started
+
+from _detection_data import (  # noqa: E402
+    BACKGROUNDS, CLASSES, SetSpec, load_backgrounds, load_items, make_set, set_stats, write_preview, write_set,
+)
+from tailor.blobs import Access, BlobPolicy, BlobReader  # noqa: E402
+from tailor.coco import AnnotationKind, CocoDataset, Purpose, check_images, validate_coco  # noqa: E402
+
+DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "data"
+SEED = 20240607
+DEFAULT_SIZES = (10, 50)
+QUICK_SIZES = (10,)
+DEFAULT_BUDGET = 240.0
+QUICK_BUDGET = 60.0
+TEST_PER_CLASS = 40
+TRAINING_SEED = 0  # TrainingRequest.seed
+OVERHEAD_SECONDS = 30.0  # a run's wall time beyond its budget (loading, export) plus its test-set evaluation: a guess
+MAX_ANNOTATION_BYTES = 16 * 1024 * 1024
+READER = BlobReader(BlobPolicy.local_user())
+FETCH = READER.image_fetcher(Access())
+
+
+class Arm(str, Enum):
+    AUTOML = "AutoML"
+    FIXED = "fixed recipe"
+
+
+@dataclass(frozen=True)
+class DetectionSet:
+    name: str
+    annotation_file: Path
+    dataset: CocoDataset
+    stats: dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------------------
+
+
+def load_dataset(annotation_file: Path, purpose: Purpose) -> CocoDataset:
+    """Read as the CLI would (relative URLs resolve against the file), validate the file and every image; any error
+    stops the run."""
+    source = READER.annotation_file(str(annotation_file), max_bytes=MAX_ANNOTATION_BYTES)
+    report = validate_coco([source], AnnotationKind.DETECTION, purpose)
+    problems = report.errors if not report.valid else check_images(report.dataset, FETCH, purpose)
+    if problems:
+        shown = "; ".join(f"{p.path}: {p.message}" for p in problems[:5])
+        raise SystemExit(f"{annotation_file} is not valid for {purpose.value}: {shown}")
+    return report.dataset
+
+
+def build_sets(work: Path, sizes: tuple[int, ...], test_per_class: int) -> tuple[dict[int, DetectionSet], DetectionSet]:
+    """(training set per size, test set): generated, written, previewed and validated."""
+    photos = load_backgrounds()
+    specs = [SetSpec(f"train_{size}", size, True, SEED + size) for size in sizes]
+    specs.append(SetSpec("test", test_per_class, False, SEED - 1))
+    items = {training: load_items(training) for training in {spec.training for spec in specs}}
+    built = {}
+    for spec in specs:
+        composites = make_set(spec, items[spec.training], photos)
+        annotation_file = write_set(work, spec.name, composites)
+        write_preview(work / f"preview_{spec.name}.png", composites)
+        purpose = Purpose.TRAINING if spec.training else Purpose.EVALUATION
+        built[spec.name] = DetectionSet(spec.name, annotation_file, load_dataset(annotation_file, purpose),
+                                        set_stats(composites))
+    return {size: built[f"train_{size}"] for size in sizes}, built["test"]
+
+
+def describe(detection_set: DetectionSet) -> str:
+    s = detection_set.stats
+    per_class = ", ".join(f"{n} {k}" for n, k in s["images_per_class"].items())
+    return (f"{detection_set.name}: {s['images']} images ({s['negatives']} negatives), {s['objects']} objects; "
+            f"images per class: {per_class}; boxes {s['box_sides_px'][0]}..{s['box_sides_px'][1]} px; "
+            f"{detection_set.annotation_file}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Runs
+# --------------------------------------------------------------------------------------------------------------
+
+
+def train_and_measure(
+    arm: Arm, train: DetectionSet, test: DetectionSet, budget: float, weights_dir: Path, model_dir: Path
+) -> dict[str, Any]:
+    """One arm on one training set: train within the budget, then measure the exported model on the test set. The
+    only place that speaks tailor.automl's detection API."""
+    # Imported here: torch and the detector load only when something is trained (--data-only runs without them).
+    from tailor.automl import TrainingFailed, TrainingRequest, train_detector
+    from tailor.automl.detection import DEFAULT_RECIPE
+    from tailor.automl.evaluation import evaluate_detector
+
+    if model_dir.exists():  # an earlier run's: TrainingRequest.output_dir must not exist
+        shutil.rmtree(model_dir)
+    request = TrainingRequest(
+        dataset=train.dataset, fetch=FETCH, budget_seconds=budget, weights_dir=weights_dir, output_dir=model_dir,
+        seed=TRAINING_SEED, detection_recipe=DEFAULT_RECIPE if arm is Arm.FIXED else None,
+    )
+    run: dict[str, Any] = {"arm": arm.value, "train": train.name}
+    started = time.monotonic()
+    try:
+        result = train_detector(request)
+    except TrainingFailed as failure:
+        run.update(failed=f"{failure.code.value}: {failure.message}", billed_seconds=failure.billed_seconds,
+                   wall_seconds=time.monotonic() - started, map30=None, map50=None, map75=None)
+        return run
+    run.update(billed_seconds=result.billed_seconds, wall_seconds=time.monotonic() - started,
+               artifact_dir=str(result.artifact_dir))
+    started = time.monotonic()
+    measured = evaluate_detector(result.artifact_dir, test.dataset, FETCH)
+    performance = measured.performance
+    run.update(
+        map30=performance["meanAveragePrecision30"],
+        map50=performance["meanAveragePrecision50"],
+        map75=performance["meanAveragePrecision75"],
+        tag_performance=performance.get("tagPerformance"),
+        eval_seconds=time.monotonic() - started,
+        recipe=DEFAULT_RECIPE.to_json() if arm is Arm.FIXED else None,
+    )
+    return run
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def format_table(results: dict[int, list[dict[str, Any]]], budget: float) -> str:
+    header = ["per class", "arm", "mAP30", "mAP50", "mAP75", "billed s", "wall s", "<= budget", "detail"]
+    rows = [header]
+    for size, runs in results.items():
+        for run in runs:
+            rows.append([
+                str(size), run["arm"], score(run["map30"]), score(run["map50"]), score(run["map75"]),
+                f"{run['billed_seconds']:.1f}", f"{run['wall_seconds']:.1f}",
+                "yes" if run["billed_seconds"] <= budget else "NO",
+                run["failed"][:60] if "failed" in run else f"evaluated in {run['eval_seconds']:.0f} s",
+            ])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    left = {1, 8}  # text columns; numbers right-aligned
+    lines = [
+        "  ".join(cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        .rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def targets(results: dict[int, list[dict[str, Any]]], budget: float) -> list[dict[str, Any]]:
+    checks = []
+    for size, runs in results.items():
+        by_arm = {run["arm"]: run for run in runs}
+        automl, fixed = by_arm[Arm.AUTOML.value], by_arm[Arm.FIXED.value]
+        mine = automl["map50"] if automl["map50"] is not None else -1.0
+        theirs = fixed["map50"] if fixed["map50"] is not None else -1.0
+        checks.append({
+            "name": f"{size} per class: AutoML mAP50 >= fixed recipe mAP50",
+            "ok": automl["map50"] is not None and mine >= theirs,
+            "value": f"AutoML {score(automl['map50'])} vs fixed recipe {score(fixed['map50'])}"
+                     + (f" ({mine - theirs:+.3f})" if min(mine, theirs) >= 0 else ""),
+        })
+        worst = max(runs, key=lambda r: r["billed_seconds"])
+        checks.append({
+            "name": f"{size} per class: every run billed <= budget {budget:.0f} s",
+            "ok": all(r["billed_seconds"] <= budget for r in runs),
+            "value": f"max {worst['billed_seconds']:.1f} s ({worst['arm']})",
+        })
+    return checks
+
+
+def code_version() -> str:
+    """The commit the run measured (plus '+changes' when tailor/ differs from it)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False,
+                              cwd=Path(__file__).resolve().parent)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "--", "tailor") else "")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", "--out", type=Path, default=DEFAULT_OUT_DIR,
+                        help="where data, models and results go (under <out-dir>/detection)")
+    parser.add_argument("--weights-dir", type=Path, help="converted backbone weights (default <out-dir>/weights)")
+    parser.add_argument("--budget-seconds", type=float, help=f"per run (default {DEFAULT_BUDGET:.0f})")
+    parser.add_argument("--sizes", type=int, nargs="+", help=f"images per class (default {DEFAULT_SIZES})")
+    parser.add_argument("--test-per-class", type=int, default=TEST_PER_CLASS)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: {QUICK_SIZES} per class at {QUICK_BUDGET:.0f} s")
+    parser.add_argument("--data-only", action="store_true", help="write and check the data and previews, train nothing")
+    return parser.parse_args(argv)
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    run_started = time.monotonic()
+    budget = args.budget_seconds or (QUICK_BUDGET if args.quick else DEFAULT_BUDGET)
+    sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
+    work = args.out_dir / "detection"
+    work.mkdir(parents=True, exist_ok=True)
+    if not args.data_only:
+        runs = len(sizes) * len(Arm)
+        print(f"expected about {runs * (budget + OVERHEAD_SECONDS) / 60:.0f} min: {runs} runs x ({budget:.0f} s "
+              f"budget + ~{OVERHEAD_SECONDS:.0f} s loading and test-set evaluation), plus the data", flush=True)
+
+    started = time.monotonic()
+    trains, test = build_sets(work, sizes, args.test_per_class)
+    data_seconds = time.monotonic() - started
+    print(f"data in {data_seconds:.1f} s (written, validated, previews preview_*.png in {work}); classes "
+          f"{', '.join(n for _, n in CLASSES)}; {len(BACKGROUNDS)} background photographs", flush=True)
+    for detection_set in (*trains.values(), test):
+        print("  " + describe(detection_set), flush=True)
+    if args.data_only:
+        return
+
+    from tailor.automl.backbones import prepare_weights  # torch and timm: only when training
+
+    weights_dir = args.weights_dir or args.out_dir / "weights"
+    prepare_weights(weights_dir)
+    load_before = os.getloadavg()
+    print(f"budget {budget:.0f} s; sizes {sizes}; tailor {code_version()}; load {load_before[0]:.2f}", flush=True)
+    results: dict[int, list[dict[str, Any]]] = {}
+    for size in sizes:
+        results[size] = []
+        for arm in Arm:
+            print(f"{size} per class: {arm.value} ...", flush=True)
+            model_dir = work / "models" / f"{arm.name.lower()}_{size}"
+            run = train_and_measure(arm, trains[size], test, budget, weights_dir, model_dir)
+            results[size].append(run)
+            print(f"  mAP50 {score(run['map50'])}, billed {run['billed_seconds']:.1f} s, "
+                  f"wall {run['wall_seconds']:.1f} s" + (f", FAILED {run['failed']}" if "failed" in run else ""),
+                  flush=True)
+
+    checks = targets(results, budget)
+    total = time.monotonic() - run_started
+    print()
+    print(format_table(results, budget))
+    print()
+    for check in checks:
+        print(f"{verdict(check['ok'])}  {check['name']}: {check['value']}")
+    load_after = os.getloadavg()
+    print(f"\ntotal {total / 60:.1f} min; load average {load_before[0]:.2f} at start, {load_after[0]:.2f} / "
+          f"{load_after[2]:.2f} (1 / 15 min) at the end on {os.cpu_count()} CPUs: above {os.cpu_count()} something "
+          f"else competed and timings are pessimistic")
+    import torch  # loaded by the runs already
+
+    document = {
+        "config": {
+            "budget_seconds": budget, "sizes": list(sizes), "test_per_class": args.test_per_class, "seed": SEED,
+            "training_seed": TRAINING_SEED, "classes": [n for _, n in CLASSES], "backgrounds": list(BACKGROUNDS),
+        },
+        "environment": {"python": platform.python_version(), "torch": torch.__version__,
+                        "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "machine": platform.machine(),
+                        "tailor_commit": code_version(), "load_average_start": load_before,
+                        "load_average_end": load_after},
+        "data": {d.name: {"annotation_file": str(d.annotation_file), **d.stats} for d in (*trains.values(), test)},
+        "data_seconds": data_seconds,
+        "results": {str(size): runs for size, runs in results.items()},
+        "targets": checks,
+        "total_seconds": total,
+    }
+    results_path = args.out_dir / "detection_results.json"
+    results_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"results written to {results_path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    benchmark(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

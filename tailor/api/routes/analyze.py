@@ -1,0 +1,110 @@
+"""Analyze (API.md): read the body within its limit, call the prediction service, shape the response.
+
+The gateway lets analyze bodies through unread (they are images, not JSON): their limits are checked here, while
+reading, so that nothing past the limit is held."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+
+from ...predictions import ImageProblem, ImageRejected, ImageUrl
+from ...predictions.images import check_size, too_large
+from ..deps import PredictionsDep
+from ..errors import ApiError, ErrorCode, InnerCode
+from ..schemas import AnalyzeOut, AnalyzeUrlIn, ErrorResponse
+
+router = APIRouter(tags=["predictions"])
+
+_JSON_TYPES = ("application/json", "application/json-patch+json")
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "application/octet-stream")
+_BODY = {
+    "required": True,
+    "content": {
+        **{t: {"schema": {"type": "string", "format": "binary"}} for t in _IMAGE_TYPES},
+        "application/json": {"schema": AnalyzeUrlIn.model_json_schema()},
+    },
+}
+
+
+@router.post(
+    "/imageanalysis:analyze",
+    response_model=AnalyzeOut,
+    response_model_exclude_none=True,
+    responses={code: {"model": ErrorResponse} for code in (400, 404, 409, 413, 415)},
+    openapi_extra={"requestBody": _BODY},
+)
+async def analyze(
+    request: Request,
+    service: PredictionsDep,
+    model_name: Annotated[str | None, Query(alias="model-name", description="The trained model to run.")] = None,
+    features: Annotated[str | None, Query(description="Prebuilt features: not offered by Tailor.")] = None,
+    api_version: Annotated[str, Query(alias="api-version")] = "",
+) -> AnalyzeOut:
+    """Run a trained model on one image: its bytes (JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO; at most 6 MB; each
+    side 50 to 16,000 px) or JSON `{"url": "..."}`. The prediction key may call it."""
+    if not model_name:
+        if features:
+            raise ApiError(
+                400, ErrorCode.INVALID_REQUEST,
+                "prebuilt 'features' are not offered by Tailor: give 'model-name', the name of a trained model",
+                target="features", inner=InnerCode.INVALID_FIELD,
+            )
+        raise ApiError(
+            400, ErrorCode.INVALID_REQUEST,
+            "Either 'features' or 'model-name' needs to be specified in the query parameter.",
+            target="model-name", inner=InnerCode.MISSING_PARAMETER,
+        )
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in _JSON_TYPES or content_type.endswith("+json"):
+        image: bytes | ImageUrl = await _url(request)
+    elif not content_type or content_type.startswith("image/") or content_type == "application/octet-stream":
+        image = await _image(request, service)
+    else:
+        raise ApiError(
+            415, ErrorCode.INVALID_REQUEST,
+            f"unsupported Content-Type '{content_type}': send the image's bytes ({', '.join(_IMAGE_TYPES)}) or "
+            "application/json with {\"url\": ...}",
+            inner=InnerCode.UNSUPPORTED_MEDIA_TYPE,
+        )
+    return AnalyzeOut.of(await service.analyze(model_name, image), api_version)
+
+
+async def _image(request: Request, service: PredictionsDep) -> bytes:
+    limits = service.limits
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        check_size(int(declared), limits)  # refused before a byte is read
+    body = await _read(request, limits.max_bytes)
+    if body is None:
+        raise too_large(limits)
+    check_size(len(body), limits)
+    return body
+
+
+async def _url(request: Request) -> ImageUrl:
+    limit = request.app.state.settings.max_request_kb * 1024
+    body = await _read(request, limit)
+    if body is None:
+        raise ApiError(
+            413, ErrorCode.INVALID_REQUEST, f"the request body is over the {limit // 1024} KB limit",
+            inner=InnerCode.REQUEST_TOO_LARGE,
+        )
+    try:
+        return ImageUrl(AnalyzeUrlIn.model_validate_json(body).url)
+    except ValidationError:
+        raise ImageRejected(
+            ImageProblem.URL, 'the JSON body must be {"url": "<http(s) URL of the image>"}', target="url"
+        ) from None
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` (nothing more is read)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)

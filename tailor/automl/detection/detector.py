@@ -1,0 +1,123 @@
+"""A trained detector as a file pair, and running it: the same safetensors + config.json layout as classifiers
+(artifact.py), with `"task": "detection"`.
+
+    config.json   {"format": 2, "task": "detection", "class_names": [...], "backbone", "timm_name", "min_size",
+                   "max_size", "score_floor", "recipe": {...}, "search": {...}}
+    detector = Detector.load(folder)
+    found = detector.detect(images)   # per image: boxes (xyxy pixels of that image), labels, scores; best first
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from torchvision.models.detection import FCOS
+
+from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
+from ..backbones import BACKBONES
+from .network import build_detector
+
+SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
+EVALUATION_FLOOR = 0.05  # what average precision is measured over (torchvision's default)
+MAX_SIDE = 1600  # a larger input is shrunk before the network's own resize: it would only cost memory
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    class_names: tuple[str, ...]
+    backbone: str
+    timm_name: str
+    min_size: int
+    max_size: int
+    recipe: dict[str, Any]
+    search: dict[str, Any]
+    score_floor: float = SCORE_FLOOR
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "task": "detection", "class_names": list(self.class_names),
+                "backbone": self.backbone, "timm_name": self.timm_name, "min_size": self.min_size,
+                "max_size": self.max_size, "score_floor": self.score_floor, "recipe": self.recipe,
+                "search": self.search}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DetectorConfig:
+        if data.get("format") != FORMAT or data.get("task") != "detection":
+            raise ArtifactError(f"not a detector of format {FORMAT}: format {data.get('format')}, task {data.get('task')}")
+        return cls(tuple(data["class_names"]), data["backbone"], data["timm_name"], int(data["min_size"]),
+                   int(data["max_size"]), dict(data.get("recipe", {})), dict(data.get("search", {})),
+                   float(data.get("score_floor", SCORE_FLOOR)))
+
+
+def write_detector(directory: Path, network: FCOS, config: DetectorConfig) -> Path:
+    """Both files into a fresh temporary folder, then renamed into place: never a half-written model."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()}
+    save_file(state, str(staging / WEIGHTS_FILE))
+    (staging / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=1))
+    os.replace(staging, directory)
+    return directory
+
+
+class Detector:
+    def __init__(self, config: DetectorConfig, network: FCOS, device: torch.device | str = "cpu",
+                 score_floor: float | None = None):
+        """score_floor: the lowest confidence returned; None, the config's (analyze's). Measuring average precision
+        wants the low-confidence detections too (EVALUATION_FLOOR)."""
+        self.config = config
+        self.device = torch.device(device)
+        self.network = network.eval().to(self.device)
+        self.network.score_thresh = config.score_floor if score_floor is None else score_floor
+
+    @classmethod
+    def load(
+        cls, directory: Path, device: torch.device | str | None = None, score_floor: float | None = None
+    ) -> Detector:
+        directory = Path(directory)
+        try:
+            config = DetectorConfig.from_json(json.loads((directory / CONFIG_FILE).read_text()))
+            backbone = BACKBONES[config.backbone]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ArtifactError(f"{directory / CONFIG_FILE} cannot be read as a detector config: {exc}") from exc
+        network = build_detector(backbone, len(config.class_names), min_size=config.min_size,
+                                 max_size=config.max_size, weights_dir=None)
+        try:
+            network.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+        except (OSError, RuntimeError) as exc:
+            raise ArtifactError(f"{directory / WEIGHTS_FILE} cannot be loaded: {exc}") from exc
+        return cls(config, network, device or ("cuda" if torch.cuda.is_available() else "cpu"), score_floor)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.config.class_names
+
+    def detect(self, images: Sequence[Image.Image]) -> list[dict[str, np.ndarray]]:
+        """Per image: "boxes" (m, 4) float xyxy in that image's pixels, "labels" (m,), "scores" (m,), highest score
+        first, after non-maximum suppression, at most 100, none below the score floor."""
+        from torchvision.transforms.v2.functional import pil_to_tensor, to_dtype
+
+        found = []
+        with torch.inference_mode():
+            inputs, scales = [], []
+            for image in images:
+                scale = min(1.0, MAX_SIDE / max(image.size))
+                if scale < 1.0:
+                    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+                inputs.append(to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True).to(self.device))
+                scales.append(scale)
+            outputs = self.network(inputs) if inputs else []
+            for output, scale in zip(outputs, scales):
+                result = {k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in output.items()}
+                result["boxes"] = result["boxes"] / scale
+                found.append(result)
+        return found

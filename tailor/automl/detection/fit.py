@@ -1,0 +1,152 @@
+"""Training one detection recipe: AdamW with a cosine schedule over the epochs the recipe asks for, a validation
+mAP@50 after every epoch (so that the search can prune), and the best epoch kept when the budget ends the run."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.models.detection import FCOS
+
+from ...reports import DetectionPredictions
+from ..budget import BudgetExhausted
+from ..detection_metrics import detection_performance
+from .data import Targets, augmentation, sample
+
+
+@dataclass(frozen=True)
+class DetectionRecipe:
+    backbone: str = "efficientnet_lite0"
+    min_size: int = 320  # the shorter side images are resized to (the longer at most MAX_SIZE_FACTOR times that)
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    epochs: int = 24
+    augment: int = 1  # augmentation strength, see data.augmentation
+    batch_size: int = 4
+
+    def to_json(self) -> dict[str, object]:
+        return {"backbone": self.backbone, "minSize": self.min_size, "lr": self.lr, "weightDecay": self.weight_decay,
+                "epochs": self.epochs, "augment": self.augment, "batchSize": self.batch_size}
+
+
+# The detector with default hyperparameters: the fixed recipe the benchmark compares the search against, and the
+# search's first trial.
+DEFAULT_RECIPE = DetectionRecipe()
+MAX_SIZE_FACTOR = 5 / 3
+
+
+@dataclass
+class Fitted:
+    state: dict[str, torch.Tensor]  # the network's weights at its best epoch
+    score: float  # validation mAP@50 of that epoch
+    epochs_done: int
+    best_epoch: int
+    seconds_per_epoch: float
+
+
+def fit(
+    network: FCOS,
+    images: list[Image.Image],
+    targets: Targets,
+    train: np.ndarray,
+    valid: np.ndarray,
+    recipe: DetectionRecipe,
+    *,
+    class_names: tuple[str, ...],
+    device: torch.device,
+    step: Callable[[], None],
+    on_epoch: Callable[[int, float, float], None] = lambda epoch, score, seconds: None,
+    seed: int = 0,
+) -> Fitted:
+    """`step` runs before every batch (it raises to cancel, or BudgetExhausted: the best epoch so far is kept);
+    `on_epoch(epoch, score, seconds)` may raise to stop (optuna.TrialPruned)."""
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    network.to(device)
+    parameters = [p for p in network.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    steps = max(1, recipe.epochs * math.ceil(len(train) / recipe.batch_size))
+    warmup = min(50, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda k: (k + 1) / warmup if k < warmup else 0.5 * (1 + math.cos(math.pi * (k - warmup) / max(1, steps - warmup)))
+    )
+    transform = augmentation(recipe.augment)
+    best: Fitted | None = None
+    began = time.perf_counter()
+    try:
+        for epoch in range(1, recipe.epochs + 1):
+            network.train()
+            order = rng.permutation(train)
+            for start in range(0, len(order), recipe.batch_size):
+                step()
+                batch = [sample(images[r], targets.boxes[r], targets.labels[r], transform) for r in order[start:start + recipe.batch_size]]
+                inputs = [image.to(device) for image, _ in batch]
+                wanted = [{k: v.to(device) for k, v in target.items()} for _, target in batch]
+                losses = network(inputs, wanted)
+                loss = sum(losses.values())
+                if not math.isfinite(loss.detach().item()):
+                    raise FloatingPointError("the training loss is not finite")
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(parameters, 10.0)
+                optimiser.step()
+                schedule.step()
+            score = validation_map50(network, images, targets, valid, class_names, device, step)
+            seconds = (time.perf_counter() - began) / epoch
+            if best is None or score > best.score:
+                best = Fitted(_cpu_state(network), score, epoch, epoch, seconds)
+            best.epochs_done, best.seconds_per_epoch = epoch, seconds
+            on_epoch(epoch, score, seconds)
+    except BudgetExhausted:
+        if best is None:
+            raise
+    assert best is not None
+    return best
+
+
+def detect(network: FCOS, images: list[Image.Image], device: torch.device, step: Callable[[], None] = lambda: None,
+           batch_size: int = 8) -> list[dict[str, np.ndarray]]:
+    """Per image: boxes (xyxy pixels of that image), labels, scores, as numpy arrays."""
+    from torchvision.transforms.v2.functional import pil_to_tensor, to_dtype
+
+    network.eval()
+    found = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            step()
+            inputs = [to_dtype(pil_to_tensor(image), torch.float32, scale=True).to(device)
+                      for image in images[start:start + batch_size]]
+            for output in network(inputs):
+                found.append({k: v.cpu().numpy() for k, v in output.items()})
+    return found
+
+
+def validation_map50(network: FCOS, images: list[Image.Image], targets: Targets, rows: np.ndarray,
+                     class_names: tuple[str, ...], device: torch.device, step: Callable[[], None]) -> float:
+    if len(rows) == 0:
+        return 0.0
+    found = detect(network, [images[r] for r in rows], device, step)
+    predictions = predictions_of(found, [images[r] for r in rows], targets, rows, class_names)
+    return float(detection_performance(predictions)["meanAveragePrecision50"] or 0.0)
+
+
+def predictions_of(found, images, targets: Targets, rows: np.ndarray, class_names, names=None) -> DetectionPredictions:
+    return DetectionPredictions(
+        class_names=class_names,
+        image_names=tuple(names) if names is not None else tuple(str(r) for r in rows.tolist()),
+        image_sizes=tuple(image.size for image in images),
+        true_boxes=tuple(targets.boxes[r] for r in rows.tolist()),
+        true_labels=tuple(targets.labels[r] for r in rows.tolist()),
+        boxes=tuple(f["boxes"] for f in found),
+        labels=tuple(f["labels"] for f in found),
+        scores=tuple(f["scores"] for f in found),
+    )
+
+
+def _cpu_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in network.state_dict().items()}

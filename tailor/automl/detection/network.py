@@ -1,0 +1,73 @@
+"""The detector: torchvision's FCOS (anchor-free, one stage; its losses, box coding, resizing and non-maximum
+suppression) over a timm backbone with its offline ImageNet weights, through a feature pyramid (P3-P7).
+
+Batch norms of the backbone are frozen (timm's FrozenBatchNorm2d): detection batches are a few images, too few for
+batch statistics, and the pretrained statistics are better than any a few images give."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from timm.layers import freeze_batch_norm_2d
+from torch import nn
+from torchvision.models.detection import FCOS
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
+
+from ..backbones import Backbone, build_backbone
+
+FPN_CHANNELS = 128  # narrower than torchvision's 256: a quarter of the head's cost, enough for few classes
+HEAD_CONVS = 2  # torchvision's default is 4: the head's convolutions over P3 dominate the cost on a CPU
+OUT_INDICES = (2, 3, 4)  # strides 8, 16, 32: P3-P5, and P6-P7 made from P5
+MAX_DETECTIONS = 100
+
+
+class PyramidBackbone(nn.Module):
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body
+        channels = body.feature_info.channels()  # type: ignore[attr-defined]
+        self.fpn = FeaturePyramidNetwork(channels, FPN_CHANNELS, extra_blocks=LastLevelP6P7(FPN_CHANNELS, FPN_CHANNELS))
+        self.out_channels = FPN_CHANNELS
+
+    def forward(self, images: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        features = self.body(images)
+        return self.fpn(OrderedDict((str(k), f) for k, f in enumerate(features)))
+
+
+class _ExpectedUnusedKeys(logging.Filter):
+    """A features_only backbone leaves the weights file's classifier unused; timm warns about it on every build."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unexpected keys")
+
+
+logging.getLogger("timm.models._builder").addFilter(_ExpectedUnusedKeys())
+
+
+def build_detector(
+    backbone: Backbone, num_classes: int, *, min_size: int, max_size: int, weights_dir: Path | None,
+    score_floor: float = 0.05,
+) -> FCOS:
+    """weights_dir=None: the architecture only (its weights are about to be loaded from an artifact)."""
+    if weights_dir is not None:
+        body = build_backbone(backbone.name, weights_dir=weights_dir, features_only=True, out_indices=OUT_INDICES)
+    else:
+        import timm
+
+        body = timm.create_model(backbone.timm_name, pretrained=False, features_only=True, out_indices=OUT_INDICES)
+    body = freeze_batch_norm_2d(body)
+    return FCOS(
+        PyramidBackbone(body),
+        num_classes=num_classes,
+        head=FCOSHead(FPN_CHANNELS, 1, num_classes, num_convs=HEAD_CONVS),
+        min_size=min_size,
+        max_size=max_size,
+        image_mean=list(backbone.preprocess.mean),
+        image_std=list(backbone.preprocess.std),
+        score_thresh=score_floor,
+        detections_per_img=MAX_DETECTIONS,
+    )

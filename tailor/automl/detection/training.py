@@ -1,0 +1,312 @@
+"""Budget-limited training of a detector: the counterpart of automl/training.py for `Generic-Detector`.
+
+The images are loaded once and their relative COCO boxes converted once. A fifth of the images is held out to
+validate on (mAP@50). The search spends at most EXPLORE_SHARE of the budget on short runs of different recipes
+(Optuna TPE, the default recipe first, successive halving on the per-epoch score); the rest continues training the
+best of them, and the best epoch seen is the model. Below MIN_VALIDATION_IMAGES held-out images there is nothing to
+choose by: the default recipe is trained, then continued on every image. With `detection_recipe` the one recipe
+gets the whole budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import optuna
+import torch
+
+from ...models import FailureCode
+from ...reports import worst_detected
+from ..backbones import Backbone, available_backbones
+from ..budget import BudgetExhausted, BudgetLedger
+from ..detection_metrics import detection_performance
+from ..failures import TrainingCancelled, TrainingFailed
+from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
+from ..training import TrainingRequest, TrainingResult, flushing_denormals
+from .data import Targets, targets_of
+from .detector import DetectorConfig, write_detector
+from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, detect, fit, predictions_of
+from .network import build_detector
+
+log = logging.getLogger(__name__)
+
+MIN_SIZES = (256, 320, 384)
+EXPLORE_SHARE = 0.3
+EXPLORE_EPOCHS = 3  # at most, per exploring trial
+EXPLORE_TRIALS = 3  # at least, when the budget allows: each then gets fewer epochs
+MIN_EPOCHS = 2  # below this a detector learns nothing: the notEnoughBudget minimum
+HOLD_OUT = 0.2
+MIN_VALIDATION_IMAGES = 20  # fewer held-out images cannot tell recipes apart: mAP on them is mostly noise
+REFIT_SHARE = 0.3  # then this share of the budget trains on every image, held-out ones included
+
+
+def train_detector(request: TrainingRequest) -> TrainingResult:
+    dataset = request.dataset
+    used = np.unique(dataset.annotation_categories)
+    if used.size == 0:
+        raise TrainingFailed(FailureCode.DATASET_CORRUPT, "the dataset has no boxes: there is nothing to learn")
+    remap = np.full(len(dataset.categories), -1)
+    remap[used] = np.arange(used.size)
+    class_names = tuple(dataset.categories[c] for c in used.tolist())
+    backbones = {b.name: b for b in available_backbones(request.weights_dir)}
+    if not backbones:
+        raise TrainingFailed(FailureCode.UNKNOWN, "no pretrained backbone weights are installed on this worker")
+    images = load_images(dataset.image_urls, request.fetch, keep_side=DETECTION_KEEP_SIDE)
+    if request.should_stop():
+        raise TrainingCancelled
+    targets = targets_of(dataset, images, remap)
+    device = torch.device(request.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    with flushing_denormals():
+        return _Training(request, class_names, backbones, images, targets, device).run()
+
+
+class _Training:
+    def __init__(self, request: TrainingRequest, class_names: tuple[str, ...], backbones: dict[str, Backbone],
+                 images, targets: Targets, device: torch.device):
+        self.request, self.class_names, self.backbones = request, class_names, backbones
+        self.images, self.targets, self.device = images, targets, device
+        order = np.random.default_rng(request.seed).permutation(len(images))
+        held = max(1, round(len(images) * HOLD_OUT)) if len(images) >= 5 else 0
+        # Too few images to hold any out: validated on the training images (the report says so).
+        self.valid = np.sort(order[:held]) if held else np.arange(len(images))
+        self.train = np.sort(order[held:]) if held else np.arange(len(images))
+        self.held_out = held > 0
+        self.refitted: tuple[DetectionRecipe, dict] | None = None  # trained on every image after validation
+        self.ledger = BudgetLedger(request.budget_seconds, request.device_factor)
+        self.trials = 0
+        self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights
+        self._deadline = math.inf  # the ledger reading at which the run in progress stops
+
+    # -- the budget --------------------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        if self.request.should_stop():
+            raise TrainingCancelled
+        self.ledger.check()
+        if self.ledger.used_seconds >= self._deadline:
+            raise BudgetExhausted
+
+    def seconds_per_epoch(self, recipe: DetectionRecipe) -> float:
+        """From one measured training batch at the smallest size, scaled by pixels (detectors cost per pixel)."""
+        scale = (recipe.min_size / self._probe_size) ** 2
+        return (self._per_image * scale) * (len(self.train) + 0.5 * len(self.valid))
+
+    def _measure(self, recipe: DetectionRecipe) -> None:
+        """Seconds per training image at recipe.min_size, from one batch (not billed: nothing is learned)."""
+        network = self._network(recipe).to(self.device)
+        network.train()
+        rows = self.train[: min(len(self.train), recipe.batch_size)]
+        from .data import sample
+
+        batch = [sample(self.images[r], self.targets.boxes[r], self.targets.labels[r], None) for r in rows]
+        inputs = [x.to(self.device) for x, _ in batch]
+        wanted = [{k: v.to(self.device) for k, v in t.items()} for _, t in batch]
+        for _ in range(2):  # the first pass of a process pays for kernel selection: the second is the one timed
+            began = time.perf_counter()
+            sum(network(inputs, wanted).values()).backward()
+        self._per_image = (time.perf_counter() - began) / len(rows)
+        self._probe_size = recipe.min_size
+
+    def _calibrate(self, recipe: DetectionRecipe, seconds_per_epoch: float) -> None:
+        """What an epoch really cost replaces the estimate (validation and augmentation included)."""
+        scale = (recipe.min_size / self._probe_size) ** 2
+        self._per_image = seconds_per_epoch / scale / (len(self.train) + 0.5 * len(self.valid))
+
+    def _check_budget(self) -> None:
+        minimum = (self.seconds_per_epoch(replace(DEFAULT_RECIPE, min_size=MIN_SIZES[0])) * MIN_EPOCHS + 2.0)
+        minimum *= self.request.device_factor
+        if minimum > self.request.budget_seconds:
+            suggested = max(3 * minimum, minimum + 120) / 3600
+            raise TrainingFailed(
+                FailureCode.NOT_ENOUGH_BUDGET,
+                f"{len(self.images)} images need at least {minimum / 3600:.4f} h ({minimum:.0f} s) of compute on this "
+                f"worker to train a detector for {MIN_EPOCHS} epochs, more than the budget of "
+                f"{self.request.budget_seconds / 3600:.4f} h; try timeBudgetInHours of at least {suggested:.4f}",
+            )
+
+    # -- the run -----------------------------------------------------------------------------------------------------
+
+    def run(self) -> TrainingResult:
+        fixed = self.request.detection_recipe
+        first = fixed or DEFAULT_RECIPE
+        if first.backbone not in self.backbones:
+            first = replace(first, backbone=sorted(self.backbones)[0])
+        self._measure(replace(first, min_size=MIN_SIZES[0]))
+        self._check_budget()
+        if self.request.should_stop():
+            raise TrainingCancelled
+        try:
+            budget = self.request.budget_seconds
+            if fixed is not None or not self.held_out:
+                self._train(first, init=None, until=budget)
+            elif len(self.valid) < MIN_VALIDATION_IMAGES:
+                # Too few held-out images to choose between recipes by: the default recipe, validated (for the
+                # figures), then trained on every image, the held-out ones too (a fifth more data).
+                self._train(first, init=None, until=budget * (1 - REFIT_SHARE))
+                self._refit()
+            else:
+                first = self._explore(first)
+                self._exploit(first)
+        except TrainingCancelled:
+            raise TrainingCancelled(self.ledger.billed_seconds) from None
+        if self.best is None:
+            raise TrainingFailed(
+                FailureCode.NOT_ENOUGH_BUDGET, "the budget ran out before one epoch was trained; give more budget",
+                self.ledger.billed_seconds,
+            )
+        return self._finish()
+
+    def _explore(self, first: DetectionRecipe) -> DetectionRecipe:
+        until = self.request.budget_seconds * EXPLORE_SHARE
+        study = optuna.create_study(
+            storage=self.request.study_storage, study_name=self.request.study_name, direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=self.request.seed),
+            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+        )
+        study.enqueue_trial(self._params(first))
+
+        def objective(trial: optuna.Trial) -> float:
+            recipe = DetectionRecipe(
+                backbone=trial.suggest_categorical("backbone", sorted(self.backbones)),
+                min_size=trial.suggest_categorical("min_size", list(MIN_SIZES)),
+                lr=trial.suggest_float("lr", 1e-4, 3e-3, log=True),
+                weight_decay=trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
+                augment=trial.suggest_categorical("augment", [0, 1, 2]),
+                epochs=EXPLORE_EPOCHS,
+            )
+            left = until - self.ledger.used_seconds
+            if left < self.seconds_per_epoch(recipe):
+                raise optuna.TrialPruned("not enough of the exploration budget left for one epoch")
+            share = until / EXPLORE_TRIALS  # so that at least EXPLORE_TRIALS recipes are compared
+            epochs = max(1, min(EXPLORE_EPOCHS, int(min(left, share) / self.seconds_per_epoch(recipe))))
+            # Until one recipe has finished an epoch, the whole budget is its limit: a model first, then choices.
+            limit = until if self.best is not None else self.request.budget_seconds
+            return self._train(replace(recipe, epochs=epochs), init=None, until=limit, trial=trial)
+
+        def stop_when_spent(study: optuna.Study, _trial) -> None:
+            if self.ledger.used_seconds >= until * 0.9:
+                study.stop()
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study.optimize(objective, callbacks=[stop_when_spent], catch=(), n_trials=50)
+        return first
+
+    def _exploit(self, first: DetectionRecipe) -> None:
+        """The rest of the budget continues the best recipe's network, on a fresh cosine schedule."""
+        if self.best is None:  # nothing explored finished an epoch: the first recipe gets what is left
+            self._train(first, init=None, until=self.request.budget_seconds)
+            return
+        _, recipe, weights = self.best
+        left = self.request.budget_seconds - self.ledger.used_seconds
+        epochs = int(left / self.seconds_per_epoch(recipe))
+        if epochs >= 1:
+            self._train(replace(recipe, epochs=epochs), init=weights, until=self.request.budget_seconds)
+
+    def _refit(self) -> None:
+        """Continue the validated network on every image for the rest of the budget; its figures stay those measured
+        on the held-out images before (as a classifier's refit keeps its cross-validated figures)."""
+        if self.best is None:
+            return
+        _, recipe, weights = self.best
+        every = np.arange(len(self.images))
+        per_epoch = self.seconds_per_epoch(recipe) * len(every) / max(1, len(self.train))
+        epochs = int((self.request.budget_seconds - self.ledger.used_seconds) / per_epoch)
+        if epochs < 1:
+            return
+        network = self._network(recipe)
+        network.load_state_dict(weights)
+        self.trials += 1
+        self._deadline = self.request.budget_seconds
+        try:
+            with self.ledger.holding_device():
+                fitted = fit(network, self.images, self.targets, every, self.valid, replace(recipe, epochs=epochs),
+                             class_names=self.class_names, device=self.device, step=self.step,
+                             on_epoch=lambda *_: self._progress("training on every image"),
+                             seed=self.request.seed + self.trials)
+        except BudgetExhausted:
+            return
+        finally:
+            self._deadline = math.inf
+        self.refitted = (replace(recipe, epochs=recipe.epochs + fitted.epochs_done), fitted.state)
+
+    def _train(self, recipe: DetectionRecipe, *, init: dict | None, until: float, trial: optuna.Trial | None = None) -> float:
+        if init is None:
+            affordable = int((until - self.ledger.used_seconds) / self.seconds_per_epoch(recipe))
+            recipe = replace(recipe, epochs=max(1, min(recipe.epochs, affordable)))
+        network = self._network(recipe)
+        if init is not None:
+            network.load_state_dict(init)
+        self.trials += 1
+        self._deadline = until
+
+        def on_epoch(epoch: int, score: float, seconds: float) -> None:
+            self._progress("training")
+            if trial is not None:
+                trial.report(score, epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+        fitted = None
+        try:
+            with self.ledger.holding_device():
+                fitted = fit(network, self.images, self.targets, self.train, self.valid, recipe,
+                             class_names=self.class_names, device=self.device, step=self.step, on_epoch=on_epoch,
+                             seed=self.request.seed + self.trials)
+        except BudgetExhausted:
+            return 0.0  # not one epoch fitted
+        except optuna.TrialPruned:
+            raise
+        finally:
+            self._deadline = math.inf
+        self._calibrate(recipe, fitted.seconds_per_epoch)
+        if self.best is None or fitted.score > self.best[0]:
+            self.best = (fitted.score, replace(recipe, epochs=fitted.best_epoch), fitted.state)
+        log.info("detector recipe %s: mAP@50 %.3f after %d epoch(s)", recipe, fitted.score, fitted.epochs_done)
+        return fitted.score
+
+    def _network(self, recipe: DetectionRecipe):
+        return build_detector(self.backbones[recipe.backbone], len(self.class_names), min_size=recipe.min_size,
+                              max_size=round(recipe.min_size * MAX_SIZE_FACTOR), weights_dir=self.request.weights_dir)
+
+    @staticmethod
+    def _params(recipe: DetectionRecipe) -> dict:
+        return {"backbone": recipe.backbone, "min_size": recipe.min_size, "lr": recipe.lr,
+                "weight_decay": recipe.weight_decay, "augment": recipe.augment}
+
+    def _progress(self, phase: str) -> None:
+        self.request.on_progress({
+            "phase": phase, "trialsDone": self.trials,
+            "bestValidationScore": None if self.best is None else round(self.best[0], 4),
+            "budgetUsedSeconds": round(min(self.ledger.used_seconds, self.ledger.budget_seconds), 1),
+            "budgetSeconds": self.ledger.budget_seconds,
+        })
+
+    def _finish(self) -> TrainingResult:
+        score, recipe, weights = self.best  # type: ignore[misc]
+        network = self._network(recipe)
+        network.load_state_dict(weights)
+        found = detect(network.eval().to(self.device), [self.images[r] for r in self.valid], self.device)
+        names = [self.request.dataset.image_urls[r] for r in self.valid.tolist()]
+        validated = predictions_of(found, [self.images[r] for r in self.valid], self.targets, self.valid,
+                                   self.class_names, names)
+        performance = detection_performance(validated)
+        config = DetectorConfig(
+            self.class_names, recipe.backbone, self.backbones[recipe.backbone].timm_name, recipe.min_size,
+            round(recipe.min_size * MAX_SIZE_FACTOR), recipe.to_json(),
+            {"validationScore": score, "trials": self.trials, "billedSeconds": self.ledger.billed_seconds,
+             "heldOut": len(self.valid) if len(self.valid) < len(self.images) else 0},
+        )
+        if self.refitted is not None:
+            recipe, weights = self.refitted
+            network.load_state_dict(weights)
+            config = replace(config, recipe=recipe.to_json(), search={**config.search, "refittedOnEveryImage": True})
+        write_detector(self.request.output_dir, network, config)
+        self._progress("succeeded")
+        thumbnails = {k: thumbnail(self.images[self.valid[k]]) for k in worst_detected(validated)}
+        return TrainingResult(Path(self.request.output_dir), performance, self.ledger.billed_seconds, self.trials,
+                              score, validated, thumbnails)

@@ -1,0 +1,347 @@
+"""The Optuna study: which backbone, input size and adaptation, with which hyperparameters.
+
+Every trial is scored on the same validated images (a hold-out, or every image once by cross-validation), so that
+trials, and averages of trials, compare fairly. Linear probes reuse features computed once per backbone and size;
+fine-tuning trials report their first fold's score after every epoch, and successive halving prunes the weak ones.
+Every trial runs inside the budget ledger; the study stops when the budget is spent, when `patience` trials in a
+row bring no improvement, or when a score is perfect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+from PIL import Image
+from scipy.special import expit, softmax
+from sklearn.metrics import balanced_accuracy_score, log_loss
+
+from .artifact import Classifier
+from .backbones import Backbone, Preprocess, build_backbone
+from .budget import BudgetExhausted, BudgetLedger
+from .features import FeatureCache, at_size
+from .failures import TrainingCancelled
+from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
+from .heads import HeadRecipe, fit_head
+
+log = logging.getLogger(__name__)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+INPUT_SIZES = (160, 224)
+MAX_MEMBERS = 4  # an ensemble's members: each adds its backbone's cost to every prediction
+# Backward passes cost about twice a forward one; a forward pass over every image is what FeatureCache measures.
+# Measured on 2 CPU cores, augmentation and optimiser included; the first epoch's real cost is checked (below).
+TRAIN_COST = {Adaptation.FULL: 4.0, Adaptation.LAST_STAGES: 3.0, Adaptation.LINEAR_PROBE: 1.0}
+FINE_TUNE_SHARE = 0.5  # of the whole budget, at most, for one fine-tuning trial: the search must go on after it
+MIN_EPOCHS = 2
+
+
+@dataclass
+class Labels:
+    images: np.ndarray  # dataset image rows that carry a label
+    targets: np.ndarray  # class index per image, or a multi-hot matrix when multilabel
+    class_names: tuple[str, ...]
+    multilabel: bool
+
+
+@dataclass
+class Candidate:
+    score: float
+    backbone: Backbone
+    input_size: int
+    head: HeadRecipe  # the probe (for fine-tuning: the head it started from)
+    scores: np.ndarray  # out-of-fold probabilities, aligned with the labelled images
+    trial: int
+    fine_tune: FineTuneRecipe | None = None
+    network: Classifier | None = None  # fine-tuned: the last fold's network, in case there is no budget to refit
+    seconds: float = 0.0  # the trial's charged time
+
+    @property
+    def adaptation(self) -> Adaptation:
+        return Adaptation.LINEAR_PROBE if self.fine_tune is None else self.fine_tune.adaptation
+
+    def recipe(self) -> dict[str, Any]:
+        """For config.json and people."""
+        recipe: dict[str, Any] = {"adaptation": self.adaptation.value, "c": self.head.c, "balanced": self.head.balanced}
+        if self.fine_tune is not None:
+            recipe.update({k: v for k, v in self.fine_tune.__dict__.items() if k != "adaptation"})
+        return {**recipe, "validationScore": self.score, "trial": self.trial}
+
+
+def validation_score(probabilities: np.ndarray, targets: np.ndarray, *, multilabel: bool) -> float:
+    """Balanced accuracy (mean per-class recall), so that a large class cannot hide the small ones; for multilabel
+    models, the mean per-tag accuracy at 0.5. With a few validation images many recipes tie on accuracy; the
+    log-loss, a far finer measure, breaks the tie (scaled to move the score by less than one image's worth)."""
+    if multilabel:
+        predicted = probabilities >= 0.5
+        return float(np.mean((predicted == targets.astype(bool)).mean(axis=0)))
+    accuracy = balanced_accuracy_score(targets, probabilities.argmax(axis=1))
+    loss = log_loss(targets, probabilities, labels=np.arange(probabilities.shape[1]))
+    return float(accuracy - min(loss, 10.0) / (10.0 * (len(targets) + 1)))
+
+
+def average(scores: list[np.ndarray]) -> np.ndarray:
+    return np.mean(np.stack(scores), axis=0)
+
+
+def _log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else 0.0
+    log.info("trial %d %s in %.1f s: %s %s", trial.number, trial.state.name.lower(), seconds, trial.value, trial.params)
+
+
+class Search:
+    def __init__(
+        self,
+        *,
+        labels: Labels,
+        images: list[Image.Image],
+        cache: FeatureCache,
+        backbones: list[Backbone],
+        ledger: BudgetLedger,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        weights_dir,
+        device: torch.device,
+        seed: int,
+        patience: int,
+        adaptations: tuple[Adaptation, ...] = tuple(Adaptation),
+        should_stop: Callable[[], bool],
+        on_progress: Callable[[dict[str, Any]], None],
+    ):
+        self.labels, self.images, self.cache, self.ledger, self.folds = labels, images, cache, ledger, folds
+        self.backbones = {b.name: b for b in backbones}
+        self.weights_dir, self.device, self.seed, self.patience = weights_dir, device, seed, patience
+        self.should_stop, self.on_progress = should_stop, on_progress
+        self.adaptations = [a.value for a in Adaptation if a in adaptations]
+        self.validated = np.concatenate([valid for _, valid in folds])  # every row validated once
+        self.best: Candidate | None = None
+        self.candidates: list[Candidate] = []
+        # Perfect accuracy, whatever the log-loss tie-breaker takes off.
+        self._perfect = 1.0 - 1.0 / (len(self.validated) + 1)
+        self._crops: dict[Preprocess, Crops] = {}
+        self._forward_seconds: dict[tuple[str, int], float] = {}
+        self.trials = 0
+        self.stale = 0
+
+    def run(self, *, storage: str | None = None, study_name: str | None = None) -> None:
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=len(self.backbones) + 2),
+            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+            storage=storage,
+            study_name=study_name,
+            load_if_exists=False,
+        )
+        # The standard probe on every backbone first, cheapest first, so that even a small budget ends with a model
+        # and the ensemble has every backbone to choose from.
+        for backbone in sorted(self.backbones.values(), key=lambda b: b.gflops_at(max(INPUT_SIZES))):
+            study.enqueue_trial(
+                {"backbone": backbone.name, "input_size": max(INPUT_SIZES), "c": 1.0, "adaptation": self.adaptations[0]}
+            )
+        while not self.ledger.exhausted and self.stale < self.patience:
+            study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[_log_trial])
+            self.progress("searching")
+            if self.best is not None and self.best.score >= self._perfect:
+                break
+
+    def score_of(self, scores: np.ndarray) -> float:
+        rows = self.validated
+        return validation_score(scores[rows], self.labels.targets[rows], multilabel=self.labels.multilabel)
+
+    def ensemble(self) -> list[Candidate]:
+        """The best candidate of each backbone, averaged. Different backbones err on different images, so with a
+        few images per class the average beats any single recipe, and its validation figures are too noisy to
+        pick a subset by (measured: the subset with the lowest validation loss ranged from worst to best on the
+        test set). So every member stays unless dropping it lowers the validation log-loss by more than one
+        standard error of the per-image differences; backward elimination, one member at a time. With many
+        validation images that error is small and weak members do go."""
+        pool: dict[str, Candidate] = {}
+        for candidate in sorted(self.candidates, key=lambda c: c.score, reverse=True):
+            pool.setdefault(candidate.backbone.name, candidate)
+        chosen = list(pool.values())[:MAX_MEMBERS]
+        while len(chosen) > 1:
+            current = self.losses_of(average([m.scores for m in chosen]))
+            drop, best_gain = None, 0.0
+            for member in chosen:
+                rest = [m for m in chosen if m is not member]
+                differences = current - self.losses_of(average([m.scores for m in rest]))
+                gain, error = differences.mean(), differences.std(ddof=1) / np.sqrt(len(differences))
+                if gain > error and gain > best_gain:
+                    drop, best_gain = member, gain
+            if drop is None:
+                break
+            chosen.remove(drop)
+        return chosen
+
+    def losses_of(self, scores: np.ndarray) -> np.ndarray:
+        """Log-loss per validated image (multilabel: mean binary cross-entropy over its tags)."""
+        rows = self.validated
+        probabilities, targets = np.clip(scores[rows], 1e-7, 1 - 1e-7), self.labels.targets[rows]
+        if self.labels.multilabel:
+            return -np.mean(targets * np.log(probabilities) + (1 - targets) * np.log(1 - probabilities), axis=1)
+        return -np.log(probabilities[np.arange(len(rows)), targets])
+
+    def step(self) -> None:
+        """Between batches: a cancel or the end of the budget stops the work in progress."""
+        if self.should_stop():
+            raise TrainingCancelled
+        self.ledger.check()
+
+    def progress(self, phase: str) -> None:
+        self.on_progress(
+            {
+                "phase": phase,
+                "trialsDone": self.trials,
+                "bestValidationScore": None if self.best is None else round(self.best.score, 4),
+                "budgetUsedSeconds": round(min(self.ledger.used_seconds, self.ledger.budget_seconds), 1),
+                "budgetSeconds": self.ledger.budget_seconds,
+            }
+        )
+
+    def crops(self, backbone: Backbone, input_size: int) -> Crops:
+        preprocess = at_size(backbone.preprocess, input_size)
+        if preprocess not in self._crops:
+            self._crops[preprocess] = Crops(self.images, preprocess)
+        return self._crops[preprocess]
+
+    # -- trials ----------------------------------------------------------------------------------------------------
+
+    def _objective(self, trial: optuna.Trial) -> float:
+        backbone = self.backbones[trial.suggest_categorical("backbone", sorted(self.backbones))]
+        input_size = trial.suggest_categorical("input_size", list(INPUT_SIZES))
+        head = HeadRecipe(c=trial.suggest_float("c", 1e-4, 1e2, log=True))
+        adaptation = Adaptation(trial.suggest_categorical("adaptation", self.adaptations))
+        recipe = None if adaptation is Adaptation.LINEAR_PROBE else self._fine_tune_recipe(trial, adaptation)
+        self.trials += 1
+        started = self.ledger.used_seconds
+        try:
+            with self.ledger.holding_device():
+                features = self.cache.features(backbone, input_size, step=self.step)
+                if recipe is None:
+                    scores, network = self._probe(features, head), None
+                else:
+                    recipe = self._fit_to_budget(trial, recipe, backbone, input_size)
+                    scores, network = self._fine_tune(trial, backbone, input_size, features, head, recipe)
+        except BudgetExhausted:
+            raise optuna.TrialPruned("the budget ran out") from None
+        score = self.score_of(scores)
+        candidate = Candidate(score, backbone, input_size, head, scores, trial.number, recipe, network,
+                              self.ledger.used_seconds - started)
+        self._add(candidate)
+        return score
+
+    def _add(self, candidate: Candidate) -> None:
+        self.candidates.append(candidate)
+        if self.best is None or candidate.score > self.best.score + 1e-9:
+            self.best = candidate
+            self.stale = 0
+        else:
+            self.stale += 1
+        # Fine-tuned networks are large: keep one per backbone, the best one's (only it can join the ensemble).
+        best_of_backbone = max((c for c in self.candidates if c.backbone is candidate.backbone), key=lambda c: c.score)
+        for other in self.candidates:
+            if other.backbone is candidate.backbone and other is not best_of_backbone:
+                other.network = None
+
+    def _probe(self, features: np.ndarray, head: HeadRecipe) -> np.ndarray:
+        labels = self.labels
+        classes = len(labels.class_names)
+        scores = np.zeros((len(features), classes), dtype=np.float64)
+        for train, valid in self.folds:
+            self.step()
+            fitted = fit_head(features[train], labels.targets[train], classes, head, multilabel=labels.multilabel,
+                              seed=self.seed)
+            logits = fitted.logits(features[valid])
+            scores[valid] = expit(logits) if labels.multilabel else softmax(logits, axis=1)
+        return scores
+
+    def _fine_tune_recipe(self, trial: optuna.Trial, adaptation: Adaptation) -> FineTuneRecipe:
+        return FineTuneRecipe(
+            adaptation=adaptation,
+            lr=trial.suggest_float("lr", 1e-5, 3e-3, log=True),
+            weight_decay=trial.suggest_float("weight_decay", 1e-5, 1e-1, log=True),
+            epochs=trial.suggest_int("epochs", MIN_EPOCHS, 20),
+            augment=trial.suggest_float("augment", 0.0, 1.0),
+            label_smoothing=trial.suggest_float("label_smoothing", 0.0, 0.2),
+        )
+
+    def train_seconds(self, backbone: Backbone, input_size: int, adaptation: Adaptation, images: int) -> float:
+        """Estimated device time of one epoch over `images`, from a measured forward pass."""
+        key = (backbone.name, input_size)
+        if key not in self._forward_seconds:
+            self._forward_seconds[key] = self.cache.seconds_per_image(backbone, input_size)
+        return self._forward_seconds[key] * TRAIN_COST[adaptation] * images
+
+    def _fit_to_budget(self, trial: optuna.Trial, recipe: FineTuneRecipe, backbone: Backbone, input_size: int) -> FineTuneRecipe:
+        """As many of the suggested epochs as the budget allows; a trial that cannot train MIN_EPOCHS is pruned."""
+        trained = sum(len(train) for train, _ in self.folds)
+        per_epoch = self.train_seconds(backbone, input_size, recipe.adaptation, trained) + self.train_seconds(
+            backbone, input_size, Adaptation.LINEAR_PROBE, len(self.validated)
+        )
+        allowance = self._allowance()
+        epochs = min(recipe.epochs, int(allowance // max(per_epoch, 1e-9)))
+        if epochs < MIN_EPOCHS:
+            raise optuna.TrialPruned(
+                f"{recipe.adaptation.value} of {backbone.name} at {input_size} px needs about {per_epoch:.1f} s an "
+                f"epoch; {allowance:.1f} s are available"
+            )
+        if epochs < recipe.epochs:
+            trial.set_user_attr("epochs_run", epochs)
+            log.info("fine-tuning %s for %d epochs instead of %d, to fit the budget", backbone.name, epochs,
+                     recipe.epochs)
+        return FineTuneRecipe(**{**recipe.__dict__, "epochs": epochs})
+
+    def _fine_tune(
+        self, trial: optuna.Trial, backbone: Backbone, input_size: int, features: np.ndarray, head: HeadRecipe,
+        recipe: FineTuneRecipe,
+    ) -> tuple[np.ndarray, Classifier]:
+        labels = self.labels
+        crops = self.crops(backbone, input_size)
+        scores = np.zeros((len(features), len(labels.class_names)), dtype=np.float64)
+        network = None
+        for k, (train, valid) in enumerate(self.folds):
+            result = self.fine_tune_once(backbone, crops, features, head, recipe, train, valid,
+                                         on_epoch=self._reporter(trial, valid, recipe.epochs) if k == 0 else None)
+            if not result.complete and len(self.folds) > 1:
+                raise BudgetExhausted  # a fold without its scores: no fair comparison with the other trials
+            scores[valid] = result.probabilities
+            network = result.network
+        assert network is not None
+        return scores, network
+
+    def fine_tune_once(
+        self, backbone: Backbone, crops: Crops, features: np.ndarray, head: HeadRecipe, recipe: FineTuneRecipe,
+        train: np.ndarray, valid: np.ndarray, on_epoch: Callable[[int, np.ndarray], None] | None = None,
+    ) -> FineTuned:
+        """The probe fitted on the train rows' features, then fine-tuned with them (LP-FT)."""
+        labels = self.labels
+        fitted = fit_head(features[train], labels.targets[train], len(labels.class_names), head,
+                          multilabel=labels.multilabel, seed=self.seed)
+        network = Classifier(build_backbone(backbone.name, weights_dir=self.weights_dir, num_classes=0),
+                             fitted.exported())
+        return fine_tune(
+            network, crops, labels.targets, train, valid, recipe, multilabel=labels.multilabel, device=self.device,
+            step=self.step, on_epoch=on_epoch or (lambda epoch, probabilities: None), seed=self.seed,
+        )
+
+    def _reporter(self, trial: optuna.Trial, valid: np.ndarray, epochs: int) -> Callable[[int, np.ndarray], None]:
+        targets = self.labels.targets[valid]
+        started, allowance = self.ledger.used_seconds, self._allowance()
+
+        def report(epoch: int, probabilities: np.ndarray) -> None:
+            trial.report(validation_score(probabilities, targets, multilabel=self.labels.multilabel), step=epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+            if epoch == 1:  # the estimate checked against a real epoch: stop now rather than at the budget's end
+                projected = (self.ledger.used_seconds - started) * epochs * len(self.folds)
+                if projected > 1.2 * allowance:
+                    raise optuna.TrialPruned(f"would take about {projected:.0f} s; {allowance:.0f} s are available")
+
+        return report
+
+    def _allowance(self) -> float:
+        return min(self.ledger.remaining_seconds, FINE_TUNE_SHARE * self.ledger.budget_seconds)

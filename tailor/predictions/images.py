@@ -1,0 +1,149 @@
+"""An image to analyze, from the bytes a caller sent to an RGB picture the model can take, with every limit of
+API.md checked on the way and each refusal naming what is wrong and what to do.
+
+Decoding follows training (tailor.automl.images) step for step, so that a model sees at serving time what it saw
+when it learned: EXIF orientation applied, RGB, shorter side reduced to KEEP_SIDE. What training never meets is
+handled first: the first frame of an animation, and 16-bit samples scaled to 8 bits rather than clipped.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..automl.images import KEEP_SIDE
+from ..errors import InvalidInput
+
+MAX_IMAGE_BYTES = 6 * 1024 * 1024  # API.md: the synchronous analyze call takes images up to 6 MB
+MIN_SIDE = 50
+MAX_SIDE = 16_000
+# What Pillow may call the formats API.md lists (JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF, MPO).
+FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP", "WEBP", "ICO", "TIFF", "MPO"})
+_DEEP_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+class ImageProblem(str, Enum):
+    """Why an image was refused; the API shows it as `innererror.code`."""
+
+    FORMAT = "InvalidImageFormat"  # not an image, or not a format the service takes
+    SIZE = "InvalidImageSize"  # too many bytes, or none
+    DIMENSION = "InvalidImageDimension"  # a side out of range, or too many pixels
+    URL = "InvalidImageUrl"  # the `url` cannot be read
+
+
+class ImageRejected(InvalidInput):
+    def __init__(self, problem: ImageProblem, message: str, target: str = "image"):
+        super().__init__(message, target=target)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = MAX_IMAGE_BYTES
+    min_side: int = MIN_SIDE
+    max_side: int = MAX_SIDE
+    max_pixels: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: Image.Image  # RGB, oriented, shorter side at most the keep_side asked (KEEP_SIDE)
+    width: int  # of the input as displayed (after EXIF orientation)
+    height: int
+
+
+def check_size(size: int, limits: ImageLimits) -> None:
+    """The byte-size rule alone, also for a body whose length is declared before it is read."""
+    if size == 0:
+        raise ImageRejected(ImageProblem.SIZE, "the image is empty: send the image's bytes as the request body")
+    if size > limits.max_bytes:
+        raise too_large(limits, size)
+
+
+def too_large(limits: ImageLimits, size: int | None = None) -> ImageRejected:
+    shown = f"{size:,} bytes" if size is not None else "larger"
+    return ImageRejected(
+        ImageProblem.SIZE,
+        f"the image is {shown}, over the {limits.max_bytes / (1024 * 1024):g} MB limit of analyze: send a smaller or "
+        "more compressed image",
+    )
+
+
+def decode(data: bytes, limits: ImageLimits = ImageLimits(), keep_side: int = KEEP_SIDE) -> DecodedImage:
+    check_size(len(data), limits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                _check_header(opened, limits)
+                return _prepared(opened, keep_side)
+    except ImageRejected:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _not_an_image(exc) from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as exc:
+        # Pillow's decoders fail in many ways on truncated or crafted files
+        raise _not_an_image(exc) from None
+
+
+def _check_header(image: Image.Image, limits: ImageLimits) -> None:
+    """Everything that can be refused from the header, before a pixel is decoded."""
+    if image.format not in FORMATS:
+        raise ImageRejected(
+            ImageProblem.FORMAT,
+            f"{image.format or 'this'} images are not supported: send JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO",
+        )
+    width, height = image.size
+    if width < limits.min_side or height < limits.min_side:
+        raise ImageRejected(
+            ImageProblem.DIMENSION,
+            f"the image is {width}x{height} px; each side must be at least {limits.min_side} px",
+        )
+    if width > limits.max_side or height > limits.max_side:
+        raise ImageRejected(
+            ImageProblem.DIMENSION,
+            f"the image is {width}x{height} px; each side must be at most {limits.max_side:,} px",
+        )
+    if width * height > limits.max_pixels:
+        raise ImageRejected(
+            ImageProblem.DIMENSION,
+            f"the image is {width}x{height} px, {width * height / 1e6:.1f} megapixels, over this service's limit of "
+            f"{limits.max_pixels / 1e6:g} megapixels: send a smaller image",
+        )
+
+
+def _prepared(opened: Image.Image, keep_side: int) -> DecodedImage:
+    opened.seek(0)  # an animation: its first frame
+    image = _eight_bit(opened) if opened.mode in _DEEP_MODES else opened
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    width, height = image.size
+    image.thumbnail((10 * keep_side, keep_side) if width > height else (keep_side, 10 * keep_side))
+    return DecodedImage(image, width, height)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit or float greyscale as 8-bit greyscale, scaled (Pillow's own conversion clips at 255), EXIF kept."""
+    samples = np.asarray(image, dtype=np.float64)
+    peak = samples.max(initial=0)
+    top = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0 if peak <= 255 else 65535.0
+    grey = Image.fromarray(np.clip(samples * (255.0 / top), 0, 255).round().astype(np.uint8), "L")
+    grey.info.update(image.info)
+    exif = image.getexif()
+    if exif:
+        grey.info["exif"] = exif.tobytes()
+    return grey
+
+
+def _not_an_image(exc: BaseException) -> ImageRejected:
+    unknown = isinstance(exc, UnidentifiedImageError)
+    reason = "not an image in a known format" if unknown else str(exc) or type(exc).__name__
+    return ImageRejected(
+        ImageProblem.FORMAT,
+        f"the body cannot be decoded as an image ({reason}): send JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO bytes, "
+        "or JSON {\"url\": ...}",
+    )

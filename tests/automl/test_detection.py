@@ -1,0 +1,120 @@
+"""Detection on generated shapes with exact boxes: the relative COCO boxes converted once, box-aware augmentation,
+and a trained detector whose boxes land on the drawn shapes (the session's `boxes_model`, tests/trained.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from tailor.automl import TrainingRequest
+from tailor.automl.detection import Detector, train_detector
+from tailor.automl.detection.data import augmentation, sample, targets_of
+from tailor.automl.failures import TrainingFailed
+from tailor.automl.images import load_images
+from tailor.blobs import Access, BlobPolicy, BlobReader
+from tailor.coco import AnnotationKind, Purpose, validate_coco
+from tailor.models import FailureCode
+from tests.images import boxes_dataset, draw_shape
+
+READER = BlobReader(BlobPolicy.local_user())
+FETCH = READER.image_fetcher(Access())
+
+
+def dataset_of(path: Path, purpose: Purpose = Purpose.TRAINING):
+    report = validate_coco([READER.annotation_file(str(path), max_bytes=10**7)], AnnotationKind.DETECTION, purpose)
+    assert report.valid, report.errors
+    return report.dataset
+
+
+def iou(a, b) -> float:
+    left, top = max(a[0], b[0]), max(a[1], b[1])
+    right, bottom = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, right - left) * max(0.0, bottom - top)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_relative_boxes_become_the_drawn_pixels_of_the_loaded_images(tmp_path: Path) -> None:
+    coco, drawn = boxes_dataset(tmp_path, classes=3, per_class=3, size=(200, 90), negatives=1)
+    dataset = dataset_of(coco)
+    images = load_images(dataset.image_urls, FETCH, keep_side=640)
+    targets = targets_of(dataset, images, np.arange(3))
+    assert len(targets.boxes) == len(drawn) == 10 and len(targets.boxes[-1]) == 0  # the negative has no boxes
+    for boxes, labels, shapes in zip(targets.boxes, targets.labels, drawn):
+        assert labels.tolist() == [kind for kind, _ in shapes]
+        for box, (_, (left, top, right, bottom)) in zip(boxes.tolist(), shapes):
+            # xyxy with the right and bottom edges exclusive: the drawn (inclusive) box plus one pixel
+            assert box == pytest.approx([left, top, right + 1, bottom + 1], abs=1e-3)
+
+
+def test_boxes_follow_the_image_through_flips_and_crops(tmp_path: Path) -> None:
+    coco, drawn = boxes_dataset(tmp_path, classes=2, per_class=2, size=(160, 120))
+    dataset = dataset_of(coco)
+    images = load_images(dataset.image_urls, FETCH, keep_side=640)
+    targets = targets_of(dataset, images, np.arange(2))
+    torch.manual_seed(0)
+    for strength in (0, 1, 2):
+        transform = augmentation(strength)
+        for _ in range(10):
+            image, target = sample(images[0], targets.boxes[0], targets.labels[0], transform)
+            height, width = image.shape[-2:]
+            boxes = target["boxes"].numpy()
+            assert image.dtype == torch.float32 and 0.0 <= image.min() and image.max() <= 1.0
+            assert len(boxes) == len(target["labels"]) and (boxes[:, 2] > boxes[:, 0]).all()
+            assert (boxes >= -1e-3).all() and (boxes[:, [0, 2]] <= width + 1e-3).all()
+            assert (boxes[:, [1, 3]] <= height + 1e-3).all()
+            # inside each kept box the shape's colour dominates: the box moved with the pixels
+            for (x1, y1, x2, y2), label in zip(boxes.round().astype(int).tolist(), target["labels"].tolist()):
+                if strength == 0:
+                    patch = image[:, y1:y2, x1:x2].mean(dim=(1, 2))
+                    assert patch.argmax().item() == (0 if label == 0 else 1)  # red disc, green square
+
+
+def test_a_trained_detector_finds_shapes_where_they_are_drawn(boxes_model: Path) -> None:
+    detector = Detector.load(boxes_model)
+    assert detector.class_names == ("disc", "square")
+    hits = 0
+    rng = np.random.default_rng(3)
+    for k in range(6):
+        size = (int(rng.integers(200, 400)), int(rng.integers(150, 300)))  # other sizes and aspect ratios
+        image = Image.effect_noise(size, 30).convert("RGB")
+        image = Image.blend(image, Image.new("RGB", size, (120, 130, 120)), 0.5)
+        side = min(size) // 3
+        left, top = int(rng.integers(0, size[0] - side)), int(rng.integers(0, size[1] - side))
+        kind = k % 2
+        draw_shape(ImageDraw.Draw(image), kind, (left, top, left + side - 1, top + side - 1))
+        found = detector.detect([image])[0]
+        if len(found["scores"]) and found["labels"][0] == kind:
+            hits += iou(found["boxes"][0], (left, top, left + side, top + side)) >= 0.5
+        assert (np.diff(found["scores"]) <= 0).all()  # best first
+        assert (found["scores"] >= detector.config.score_floor).all()
+    assert hits >= 5, f"{hits} of 6 drawn shapes found with IoU >= 0.5"
+
+
+def test_a_budget_below_two_epochs_is_refused_before_training(tmp_path: Path, weights_dir: Path) -> None:
+    coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=20)
+    request = TrainingRequest(dataset_of(coco), FETCH, 1.0, weights_dir, tmp_path / "model")
+    with pytest.raises(TrainingFailed) as failed:
+        train_detector(request)
+    assert failed.value.code is FailureCode.NOT_ENOUGH_BUDGET and "timeBudgetInHours" in failed.value.message
+    assert not (tmp_path / "model").exists()
+
+
+def test_with_enough_images_to_validate_on_recipes_are_searched_within_the_budget(tmp_path: Path, weights_dir: Path) -> None:
+    import optuna
+
+    coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=50, size=(96, 72))  # 100 images, 20 held out
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    request = TrainingRequest(dataset_of(coco), FETCH, 120.0, weights_dir, tmp_path / "model", study_storage=storage,
+                              study_name="search")
+    result = train_detector(request)
+    study = optuna.load_study(study_name="search", storage=storage)
+    assert len(study.trials) >= 2 and study.trials[0].params["lr"] == pytest.approx(3e-4)  # the default first
+    assert result.trials >= 2  # at least one explored recipe, then the best one continued
+    assert result.billed_seconds <= 120.0
+    assert result.performance["meanAveragePrecision50"] > 0.1
+    assert len(result.validated.image_names) == 20
+    assert Detector.load(result.artifact_dir).class_names == ("disc", "square")

@@ -1,0 +1,103 @@
+"""The evaluation job on its own: its states, the report it leaves, and each failure code, reached by changing
+what the evaluation depends on between its creation and its run (as another user or an operator could)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tailor.blobs import Access
+from tailor.coco import AnnotationKind
+from tailor.datasets import DatasetSpec
+from tailor.evaluations import EvaluationFailureCode, EvaluationStatus
+from tailor.models import ModelStatus, TrainingParameters
+from tailor.reports import read_report
+from tailor.workers import JobContext, run_evaluation
+from tests.images import shapes_dataset
+
+from .test_jobs import make_context
+
+
+@pytest.fixture
+def context(tmp_path: Path, shapes_model: Path):
+    context = make_context(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    artifact = shutil.copytree(shapes_model, context.settings.data_dir / "models" / "m" / "attempt-1")
+    context.store.insert_model("m", TrainingParameters("shapes", 0.01), None)
+    context.store.move_model("m", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(artifact))
+    test = shapes_dataset(tmp_path / "datasets" / "test", classes=3, per_class=3, seed=9)
+    context.store.insert_dataset("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
+    yield context
+    context.close()
+
+
+def evaluation(context: JobContext, name: str = "e", dataset: str = "test"):
+    context.store.insert_evaluation("m", name, dataset)
+    return run_evaluation("m", name, context), context.store.get_evaluation("m", name)
+
+
+def test_an_evaluation_succeeds_with_its_figures_and_report(context: JobContext) -> None:
+    status, done = evaluation(context)
+    assert status is EvaluationStatus.SUCCEEDED and done.status is EvaluationStatus.SUCCEEDED and done.error is None
+    assert done.performance["accuracyTop1"] >= 0.9 and done.performance["imagesEvaluated"] == 9
+    report = read_report(Path(done.report))
+    assert report["imageCount"] == 9 and report["performance"]["accuracyTop1"] == done.performance["accuracyTop1"]
+    assert Path(done.report).is_relative_to(context.settings.data_dir / "models" / "m")
+    assert done.attempt == 1
+    assert run_evaluation("m", "e", context) is None  # final: a second delivery of the job does nothing
+
+
+def test_an_attempt_that_died_while_running_is_run_again(context: JobContext) -> None:
+    context.store.insert_evaluation("m", "e", "test")
+    context.store.move_evaluation("m", "e", EvaluationStatus.NOT_STARTED, EvaluationStatus.RUNNING, attempt=1)
+    assert run_evaluation("m", "e", context) is EvaluationStatus.SUCCEEDED
+    assert context.store.get_evaluation("m", "e").attempt == 2
+
+
+def failure(context: JobContext) -> tuple[EvaluationFailureCode, str]:
+    status, done = evaluation(context)
+    assert status is EvaluationStatus.FAILED and done.status is EvaluationStatus.FAILED and done.report is None
+    return done.error.code, done.error.message
+
+
+def test_a_deleted_dataset_is_dataset_not_found(context: JobContext) -> None:
+    context.store.delete_dataset("test", None)
+    assert failure(context) == (EvaluationFailureCode.DATASET_NOT_FOUND, "the dataset 'test' no longer exists")
+
+
+def test_a_dataset_recreated_with_boxes_is_incorrect_model_kind(context: JobContext, tmp_path: Path) -> None:
+    spec = context.store.get_dataset("test").spec
+    context.store.delete_dataset("test", None)
+    context.store.insert_dataset("test", DatasetSpec(AnnotationKind.DETECTION, spec.annotation_file_uris, {}, Access()))
+    code, message = failure(context)
+    assert code is EvaluationFailureCode.INCORRECT_MODEL_KIND and "imageObjectDetection" in message
+
+
+def test_annotations_that_no_longer_validate_are_invalid(context: JobContext, tmp_path: Path) -> None:
+    (tmp_path / "datasets" / "test" / "train.json").write_text('{"images": []')
+    code, message = failure(context)
+    assert code is EvaluationFailureCode.DATASET_ANNOTATIONS_INVALID and "train.json" in message
+
+
+def test_annotations_emptied_are_dataset_empty(context: JobContext, tmp_path: Path) -> None:
+    path = tmp_path / "datasets" / "test" / "train.json"
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "annotations": []}))
+    assert failure(context)[0] is EvaluationFailureCode.DATASET_EMPTY
+
+
+def test_a_model_whose_files_are_gone_is_model_not_found(context: JobContext) -> None:
+    shutil.rmtree(context.store.get_model("m").artifact)
+    code, message = failure(context)
+    assert code is EvaluationFailureCode.MODEL_NOT_FOUND and "train it again" in message
+
+
+def test_anything_unexpected_is_an_internal_error_with_an_incident_id(context: JobContext) -> None:
+    # The report's folder cannot be made: a file stands where it should go.
+    blocked = context.evaluation_dir("m", "e", 1)
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("in the way")
+    code, message = failure(context)
+    assert code is EvaluationFailureCode.INTERNAL_SERVER_ERROR and "incident" in message
