@@ -76,22 +76,23 @@ def test_boxes_follow_the_image_through_flips_and_crops(tmp_path: Path) -> None:
 def test_a_trained_detector_finds_shapes_where_they_are_drawn(boxes_model: Path) -> None:
     detector = Detector.load(boxes_model)
     assert detector.class_names == ("disc", "square")
-    hits = 0
+    hits, ious = 0, []
     rng = np.random.default_rng(3)
     for k in range(6):
         size = (int(rng.integers(200, 400)), int(rng.integers(150, 300)))  # other sizes and aspect ratios
         image = Image.effect_noise(size, 30).convert("RGB")
         image = Image.blend(image, Image.new("RGB", size, (120, 130, 120)), 0.5)
-        side = min(size) // 3
+        side = min(size) // 4  # relative to the image, as large as the middle of the training shapes (1/5 to 1/3)
         left, top = int(rng.integers(0, size[0] - side)), int(rng.integers(0, size[1] - side))
         kind = k % 2
         draw_shape(ImageDraw.Draw(image), kind, (left, top, left + side - 1, top + side - 1))
         found = detector.detect([image])[0]
         if len(found["scores"]) and found["labels"][0] == kind:
-            hits += iou(found["boxes"][0], (left, top, left + side, top + side)) >= 0.5
+            ious.append(round(float(iou(found["boxes"][0], (left, top, left + side, top + side))), 2))
+            hits += ious[-1] >= 0.5
         assert (np.diff(found["scores"]) <= 0).all()  # best first
         assert (found["scores"] >= detector.config.score_floor).all()
-    assert hits >= 5, f"{hits} of 6 drawn shapes found with IoU >= 0.5"
+    assert hits >= 5, f"{hits} of 6 drawn shapes found with IoU >= 0.5 (IoUs of the right-class best boxes: {ious})"
 
 
 def test_a_budget_below_two_epochs_is_refused_before_training(tmp_path: Path, weights_dir: Path) -> None:
@@ -108,13 +109,15 @@ def test_with_enough_images_to_validate_on_recipes_are_searched_within_the_budge
 
     coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=50, size=(96, 72))  # 100 images, 20 held out
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    request = TrainingRequest(dataset_of(coco), FETCH, 120.0, weights_dir, tmp_path / "model", study_storage=storage,
+    # Enough for about 10 epochs of the default recipe on two CPU cores, below which the search does not search.
+    request = TrainingRequest(dataset_of(coco), FETCH, 420.0, weights_dir, tmp_path / "model", study_storage=storage,
                               study_name="search")
     result = train_detector(request)
     study = optuna.load_study(study_name="search", storage=storage)
     assert len(study.trials) >= 2 and study.trials[0].params["lr"] == pytest.approx(3e-4)  # the default first
-    assert result.trials >= 2  # at least one explored recipe, then the best one continued
-    assert result.billed_seconds <= 120.0
+    assert result.trials >= 2  # recipes trained: the default and at least one other
+    assert len({tuple(t.params.items()) for t in study.trials}) >= 2
+    assert result.billed_seconds <= 420.0
     assert result.performance["meanAveragePrecision50"] > 0.1
     assert len(result.validated.image_names) == 20
     assert Detector.load(result.artifact_dir).class_names == ("disc", "square")

@@ -2,7 +2,8 @@
 suppression) over a timm backbone with its offline ImageNet weights, through a feature pyramid (P3-P7).
 
 Batch norms of the backbone are frozen (timm's FrozenBatchNorm2d): detection batches are a few images, too few for
-batch statistics, and the pretrained statistics are better than any a few images give."""
+batch statistics, and the pretrained statistics are better than any a few images give. So are the backbone's stages
+below stride 16 (see _freeze_early_stages)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ FPN_CHANNELS = 128  # narrower than torchvision's 256: a quarter of the head's c
 HEAD_CONVS = 2  # torchvision's default is 4: the head's convolutions over P3 dominate the cost on a CPU
 OUT_INDICES = (2, 3, 4)  # strides 8, 16, 32: P3-P5, and P6-P7 made from P5
 MAX_DETECTIONS = 100
+REGRESSION_PRIOR = 4.0  # strides from a location to each side of its object, before any training
 
 
 class PyramidBackbone(nn.Module):
@@ -60,7 +62,8 @@ def build_detector(
 
         body = timm.create_model(backbone.timm_name, pretrained=False, features_only=True, out_indices=OUT_INDICES)
     body = freeze_batch_norm_2d(body)
-    return FCOS(
+    _freeze_early_stages(body)
+    detector = FCOS(
         PyramidBackbone(body),
         num_classes=num_classes,
         head=FCOSHead(FPN_CHANNELS, 1, num_classes, num_convs=HEAD_CONVS),
@@ -71,3 +74,23 @@ def build_detector(
         score_thresh=score_floor,
         detections_per_img=MAX_DETECTIONS,
     )
+    # FCOS regresses each side's distance in units of the level's stride, and a level takes the objects whose
+    # largest distance is 4 to 8 strides. torchvision starts the regression at zero, from where Adam needs thousands
+    # of steps to reach those values (boxes stay small and all of one size); budgets of minutes give hundreds.
+    # Starting at the typical value leaves only the refinement to learn, as the classification prior does.
+    torch.nn.init.constant_(detector.head.regression_head.bbox_reg.bias, REGRESSION_PRIOR)
+    return detector
+
+
+def _freeze_early_stages(body: nn.Module) -> None:
+    """The stages up to the first one the pyramid reads (stride 8) keep their ImageNet weights: edges and textures
+    transfer as they are, a few images cannot improve them, and their backward pass at high resolution was 60% of
+    a training step on a CPU (torchvision's detectors freeze their backbone's first stages for the same reasons)."""
+    first = body.feature_info.module_name()[0]  # type: ignore[attr-defined]
+    reached = False
+    for name, parameter in body.named_parameters():  # in the order of the forward pass
+        inside = name.startswith(first + ".")
+        if reached and not inside:
+            return
+        reached |= inside
+        parameter.requires_grad_(False)

@@ -1,11 +1,13 @@
 """Budget-limited training of a detector: the counterpart of automl/training.py for `Generic-Detector`.
 
 The images are loaded once and their relative COCO boxes converted once. A fifth of the images is held out to
-validate on (mAP@50). The search spends at most EXPLORE_SHARE of the budget on short runs of different recipes
-(Optuna TPE, the default recipe first, successive halving on the per-epoch score); the rest continues training the
-best of them, and the best epoch seen is the model. Below MIN_VALIDATION_IMAGES held-out images there is nothing to
-choose by: the default recipe is trained, then continued on every image. With `detection_recipe` the one recipe
-gets the whole budget.
+validate on (mAP@50). The search spends at most EXPLORE_SHARE of the budget on the first epochs of different
+recipes (Optuna TPE, the default recipe first, successive halving on the per-epoch score), each scheduled as if it
+were to get the rest of the budget; the best of them is then continued where it stopped (its optimiser and
+learning-rate schedule too: a restart at full rate undoes much of what a detector has learned), and the best epoch
+seen is the model. Below MIN_VALIDATION_IMAGES held-out images there is nothing to choose by, and below
+MIN_SEARCH_EPOCHS epochs nothing to spare: the default recipe gets the whole budget, as it does when
+`detection_recipe` names one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
 from ..training import TrainingRequest, TrainingResult, flushing_denormals
 from .data import Targets, targets_of
 from .detector import DetectorConfig, write_detector
-from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, detect, fit, predictions_of
+from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, Resumable, detect, fit, predictions_of
 from .network import build_detector
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ EXPLORE_TRIALS = 3  # at least, when the budget allows: each then gets fewer epo
 MIN_EPOCHS = 2  # below this a detector learns nothing: the notEnoughBudget minimum
 HOLD_OUT = 0.2
 MIN_VALIDATION_IMAGES = 20  # fewer held-out images cannot tell recipes apart: mAP on them is mostly noise
-REFIT_SHARE = 0.3  # then this share of the budget trains on every image, held-out ones included
+MIN_SEARCH_EPOCHS = 10  # a budget of fewer epochs of the default recipe is better spent on that recipe alone
 
 
 def train_detector(request: TrainingRequest) -> TrainingResult:
@@ -76,10 +78,10 @@ class _Training:
         self.valid = np.sort(order[:held]) if held else np.arange(len(images))
         self.train = np.sort(order[held:]) if held else np.arange(len(images))
         self.held_out = held > 0
-        self.refitted: tuple[DetectionRecipe, dict] | None = None  # trained on every image after validation
         self.ledger = BudgetLedger(request.budget_seconds, request.device_factor)
         self.trials = 0
-        self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights
+        self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights of the best epoch
+        self.resumable: tuple[float, DetectionRecipe, Resumable] | None = None  # the best exploring run, to continue
         self._deadline = math.inf  # the ledger reading at which the run in progress stops
 
     # -- the budget --------------------------------------------------------------------------------------------------
@@ -142,15 +144,13 @@ class _Training:
             raise TrainingCancelled
         try:
             budget = self.request.budget_seconds
-            if fixed is not None or not self.held_out:
-                self._train(first, init=None, until=budget)
-            elif len(self.valid) < MIN_VALIDATION_IMAGES:
-                # Too few held-out images to choose between recipes by: the default recipe, validated (for the
-                # figures), then trained on every image, the held-out ones too (a fifth more data).
-                self._train(first, init=None, until=budget * (1 - REFIT_SHARE))
-                self._refit()
+            affordable = budget / self.seconds_per_epoch(first)
+            if fixed is not None or len(self.valid) < MIN_VALIDATION_IMAGES or affordable < MIN_SEARCH_EPOCHS:
+                # (Continuing on every image after validating was tried: a second schedule on the trained network
+                # cost more mAP than a fifth more images gave.)
+                self._train(first, until=budget)
             else:
-                first = self._explore(first)
+                self._explore(first)
                 self._exploit(first)
         except TrainingCancelled:
             raise TrainingCancelled(self.ledger.billed_seconds) from None
@@ -174,19 +174,24 @@ class _Training:
             recipe = DetectionRecipe(
                 backbone=trial.suggest_categorical("backbone", sorted(self.backbones)),
                 min_size=trial.suggest_categorical("min_size", list(MIN_SIZES)),
-                lr=trial.suggest_float("lr", 1e-4, 3e-3, log=True),
+                # (The pyramid and head at ten times this.) Higher rates win the short exploring runs by going fast
+                # in the first epochs, and then lose the long one.
+                lr=trial.suggest_float("lr", 1e-4, 1e-3, log=True),
                 weight_decay=trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
                 augment=trial.suggest_categorical("augment", [0, 1, 2]),
                 epochs=EXPLORE_EPOCHS,
             )
             left = until - self.ledger.used_seconds
-            if left < self.seconds_per_epoch(recipe):
+            per_epoch = self.seconds_per_epoch(recipe)
+            if left < per_epoch:
                 raise optuna.TrialPruned("not enough of the exploration budget left for one epoch")
             share = until / EXPLORE_TRIALS  # so that at least EXPLORE_TRIALS recipes are compared
-            epochs = max(1, min(EXPLORE_EPOCHS, int(min(left, share) / self.seconds_per_epoch(recipe))))
+            epochs = max(1, min(EXPLORE_EPOCHS, int(min(left, share) / per_epoch)))
+            # Scheduled for what the winner will get: these epochs, and the budget left after the exploration.
+            planned = epochs + max(1, int((self.request.budget_seconds - until) / per_epoch))
             # Until one recipe has finished an epoch, the whole budget is its limit: a model first, then choices.
             limit = until if self.best is not None else self.request.budget_seconds
-            return self._train(replace(recipe, epochs=epochs), init=None, until=limit, trial=trial)
+            return self._train(replace(recipe, epochs=planned), until=limit, trial=trial, stop_after=epochs)
 
         def stop_when_spent(study: optuna.Study, _trial) -> None:
             if self.ledger.used_seconds >= until * 0.9:
@@ -194,54 +199,28 @@ class _Training:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study.optimize(objective, callbacks=[stop_when_spent], catch=(), n_trials=50)
-        return first
 
     def _exploit(self, first: DetectionRecipe) -> None:
-        """The rest of the budget continues the best recipe's network, on a fresh cosine schedule."""
-        if self.best is None:  # nothing explored finished an epoch: the first recipe gets what is left
-            self._train(first, init=None, until=self.request.budget_seconds)
+        """The rest of the budget continues the best exploring run where it stopped, its schedule stretched or shrunk
+        to end (its learning rate at zero) when the budget does."""
+        if self.resumable is None:  # no exploring run finished its epochs: the first recipe gets what is left
+            self._train(first, until=self.request.budget_seconds)
             return
-        _, recipe, weights = self.best
+        _, recipe, resumable = self.resumable
         left = self.request.budget_seconds - self.ledger.used_seconds
         epochs = int(left / self.seconds_per_epoch(recipe))
         if epochs >= 1:
-            self._train(replace(recipe, epochs=epochs), init=weights, until=self.request.budget_seconds)
+            self._train(replace(recipe, epochs=resumable.epochs_done + epochs), until=self.request.budget_seconds,
+                        resume=resumable)
 
-    def _refit(self) -> None:
-        """Continue the validated network on every image for the rest of the budget; its figures stay those measured
-        on the held-out images before (as a classifier's refit keeps its cross-validated figures)."""
-        if self.best is None:
-            return
-        _, recipe, weights = self.best
-        every = np.arange(len(self.images))
-        per_epoch = self.seconds_per_epoch(recipe) * len(every) / max(1, len(self.train))
-        epochs = int((self.request.budget_seconds - self.ledger.used_seconds) / per_epoch)
-        if epochs < 1:
-            return
-        network = self._network(recipe)
-        network.load_state_dict(weights)
-        self.trials += 1
-        self._deadline = self.request.budget_seconds
-        try:
-            with self.ledger.holding_device():
-                fitted = fit(network, self.images, self.targets, every, self.valid, replace(recipe, epochs=epochs),
-                             class_names=self.class_names, device=self.device, step=self.step,
-                             on_epoch=lambda *_: self._progress("training on every image"),
-                             seed=self.request.seed + self.trials)
-        except BudgetExhausted:
-            return
-        finally:
-            self._deadline = math.inf
-        self.refitted = (replace(recipe, epochs=recipe.epochs + fitted.epochs_done), fitted.state)
-
-    def _train(self, recipe: DetectionRecipe, *, init: dict | None, until: float, trial: optuna.Trial | None = None) -> float:
-        if init is None:
+    def _train(self, recipe: DetectionRecipe, *, until: float, trial: optuna.Trial | None = None,
+               stop_after: int | None = None, resume: Resumable | None = None) -> float:
+        if stop_after is None and resume is None:
             affordable = int((until - self.ledger.used_seconds) / self.seconds_per_epoch(recipe))
             recipe = replace(recipe, epochs=max(1, min(recipe.epochs, affordable)))
         network = self._network(recipe)
-        if init is not None:
-            network.load_state_dict(init)
-        self.trials += 1
+        if resume is None:
+            self.trials += 1
         self._deadline = until
 
         def on_epoch(epoch: int, score: float, seconds: float) -> None:
@@ -252,11 +231,15 @@ class _Training:
                     raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         fitted = None
+        start = self.ledger.used_seconds
+        # Runs that end with the budget follow its clock too; exploring runs stop after epochs, not time.
+        time_used = None if stop_after is not None else lambda: (self.ledger.used_seconds - start) / max(1e-9, until - start)
         try:
             with self.ledger.holding_device():
                 fitted = fit(network, self.images, self.targets, self.train, self.valid, recipe,
                              class_names=self.class_names, device=self.device, step=self.step, on_epoch=on_epoch,
-                             seed=self.request.seed + self.trials)
+                             seed=self.request.seed + self.trials, stop_after=stop_after, resume=resume,
+                             time_used=time_used)
         except BudgetExhausted:
             return 0.0  # not one epoch fitted
         except optuna.TrialPruned:
@@ -266,6 +249,9 @@ class _Training:
         self._calibrate(recipe, fitted.seconds_per_epoch)
         if self.best is None or fitted.score > self.best[0]:
             self.best = (fitted.score, replace(recipe, epochs=fitted.best_epoch), fitted.state)
+        if stop_after is not None and fitted.last is not None and (
+                self.resumable is None or fitted.score > self.resumable[0]):
+            self.resumable = (fitted.score, recipe, fitted.last)
         log.info("detector recipe %s: mAP@50 %.3f after %d epoch(s)", recipe, fitted.score, fitted.epochs_done)
         return fitted.score
 
@@ -301,10 +287,6 @@ class _Training:
             {"validationScore": score, "trials": self.trials, "billedSeconds": self.ledger.billed_seconds,
              "heldOut": len(self.valid) if len(self.valid) < len(self.images) else 0},
         )
-        if self.refitted is not None:
-            recipe, weights = self.refitted
-            network.load_state_dict(weights)
-            config = replace(config, recipe=recipe.to_json(), search={**config.search, "refittedOnEveryImage": True})
         write_detector(self.request.output_dir, network, config)
         self._progress("succeeded")
         thumbnails = {k: thumbnail(self.images[self.valid[k]]) for k in worst_detected(validated)}
