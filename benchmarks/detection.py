@@ -48,7 +48,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -58,8 +57,9 @@ from typing import Any
 
 # As the `tailor` command sets it (before torch loads; an explicit value wins): idle OpenMP threads sleep.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # _detection_data, however this file is started
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _detection_data, _provenance, however started
 
+from _provenance import code_version  # noqa: E402
 from _detection_data import (  # noqa: E402
     BACKGROUNDS, CLASSES, SetSpec, load_backgrounds, load_items, make_set, set_stats, write_preview, write_set,
 )
@@ -235,17 +235,6 @@ def targets(results: dict[int, list[dict[str, Any]]], budget: float) -> list[dic
             "value": f"max {worst['billed_seconds']:.1f} s ({worst['arm']})",
         })
     return checks
-
-
-def code_version() -> str:
-    """The commit the run measured (plus '+changes' when tailor/ differs from it)."""
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False,
-                              cwd=Path(__file__).resolve().parent)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "--", "tailor") else "")
 
 
 # --------------------------------------------------------------------------------------------------------------

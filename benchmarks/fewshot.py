@@ -64,7 +64,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -76,6 +75,7 @@ from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
+from _provenance import code_version
 from tailor.automl import TrainingFailed, TrainingRequest, train_classifier
 from tailor.automl.backbones import Backbone, available_backbones, build_backbone, get_backbone, prepare_weights
 from tailor.automl.predictor import Predictor
@@ -594,17 +594,6 @@ def throughput_lines(throughput: dict[str, Any], results: dict[int, list[dict[st
         f"{t['bare_train_same_images_per_second']:.1f} img/s: {t['train_ratio']:.2f}x the faster"
     )
     return lines
-
-
-def code_version() -> str:
-    """The commit the run measured (plus '+changes' when tailor/ differs from it): Tailor's code is what is timed."""
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False,
-                              cwd=Path(__file__).resolve().parent)
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "--", "tailor") else "")
 
 
 # --------------------------------------------------------------------------------------------------------------

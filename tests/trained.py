@@ -53,7 +53,7 @@ def multilabel_model(tmp_path_factory: pytest.TempPathFactory, weights_dir: Path
                         per_class=6, multilabel=True)
 
 
-def train_boxes(root: Path, weights_dir: Path, budget: float = 120.0, **options) -> Path:
+def train_boxes(root: Path, weights_dir: Path, budget: float = 180.0, **options) -> Path:
     """A detector trained on generated shapes on textured backgrounds (tests.images.boxes_dataset); its artifact."""
     from tailor.automl import TrainingRequest
     from tailor.automl.detection import train_detector

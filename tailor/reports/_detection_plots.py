@@ -3,7 +3,6 @@ draws a classifier's) into PNG bytes."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._plots import DPI, MAX_LEGEND_ENTRIES, _label, _square_axes
+from ._plots import MAX_LEGEND_ENTRIES, _label, _square_axes, png_of
 
 
 class DetectionPlot(str, Enum):
@@ -37,10 +36,7 @@ _TITLES = {
 
 def draw_detection(plot: DetectionPlot, report: Mapping[str, Any]) -> bytes:
     """The PNG of one plot of a detector's `report` (the dict that report.json holds)."""
-    figure = _DRAWERS[plot](report)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return png_of(_DRAWERS[plot](report))
 
 
 def _precision_recall(report: Mapping[str, Any]) -> Figure:

@@ -55,7 +55,10 @@ _TITLES = {
 
 def draw(plot: Plot, report: Mapping[str, Any]) -> bytes:
     """The PNG of one plot of `report` (the dict that report.json holds)."""
-    figure = _DRAWERS[plot](report)
+    return png_of(_DRAWERS[plot](report))
+
+
+def png_of(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()

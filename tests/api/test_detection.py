@@ -100,7 +100,8 @@ def test_boxes_are_integer_pixels_of_the_input_whatever_its_size(client: TestCli
 
 
 def test_an_image_without_objects_gives_an_empty_list(client: TestClient) -> None:
-    empty = Image.new("RGB", (320, 240), (120, 130, 120))
+    # The background of the training images (negatives among them), without a shape.
+    empty = Image.blend(Image.effect_noise((320, 240), 30).convert("RGB"), Image.new("RGB", (320, 240), (120, 130, 120)), 0.5)
     assert analyze(client, empty)["customModelResult"]["objectsResult"]["values"] == []
 
 

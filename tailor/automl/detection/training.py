@@ -77,7 +77,6 @@ class _Training:
         # Too few images to hold any out: validated on the training images (the report says so).
         self.valid = np.sort(order[:held]) if held else np.arange(len(images))
         self.train = np.sort(order[held:]) if held else np.arange(len(images))
-        self.held_out = held > 0
         self.ledger = BudgetLedger(request.budget_seconds, request.device_factor)
         self.trials = 0
         self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights of the best epoch
@@ -161,7 +160,7 @@ class _Training:
             )
         return self._finish()
 
-    def _explore(self, first: DetectionRecipe) -> DetectionRecipe:
+    def _explore(self, first: DetectionRecipe) -> None:
         until = self.request.budget_seconds * EXPLORE_SHARE
         study = optuna.create_study(
             storage=self.request.study_storage, study_name=self.request.study_name, direction="maximize",
@@ -231,15 +230,11 @@ class _Training:
                     raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         fitted = None
-        start = self.ledger.used_seconds
-        # Runs that end with the budget follow its clock too; exploring runs stop after epochs, not time.
-        time_used = None if stop_after is not None else lambda: (self.ledger.used_seconds - start) / max(1e-9, until - start)
         try:
             with self.ledger.holding_device():
                 fitted = fit(network, self.images, self.targets, self.train, self.valid, recipe,
                              class_names=self.class_names, device=self.device, step=self.step, on_epoch=on_epoch,
-                             seed=self.request.seed + self.trials, stop_after=stop_after, resume=resume,
-                             time_used=time_used)
+                             seed=self.request.seed + self.trials, stop_after=stop_after, resume=resume)
         except BudgetExhausted:
             return 0.0  # not one epoch fitted
         except optuna.TrialPruned:
@@ -247,7 +242,7 @@ class _Training:
         finally:
             self._deadline = math.inf
         self._calibrate(recipe, fitted.seconds_per_epoch)
-        if self.best is None or fitted.score > self.best[0]:
+        if self.best is None or fitted.score >= self.best[0]:  # on a tie the later, longer-trained run
             self.best = (fitted.score, replace(recipe, epochs=fitted.best_epoch), fitted.state)
         if stop_after is not None and fitted.last is not None and (
                 self.resumable is None or fitted.score > self.resumable[0]):
