@@ -72,7 +72,7 @@ class Section:
             payload += b"]"
             try:
                 records = decoder.decode(payload)
-            except (msgspec.ValidationError, UnicodeDecodeError):
+            except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError, or invalid UTF-8 (see _invalid_utf8)
                 records = [self._one(start + k, raw) for k, raw in enumerate(part)]
             yield start, records
 
@@ -80,7 +80,7 @@ class Section:
         """Entry `index` decoded again, quietly (its problems were reported when it was first met)."""
         try:
             return _RECORD_DECODERS[self.name].decode((self.raws or [])[index])
-        except (msgspec.ValidationError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return None
 
     def _one(self, index: int, raw: msgspec.Raw) -> Any:
@@ -90,7 +90,9 @@ class Section:
         try:
             try:
                 return decoder.decode(raw)
-            except UnicodeDecodeError:
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                if not _invalid_utf8(exc):
+                    raise
                 self.problems.append(
                     Problem(
                         ProblemCode.INVALID_ENCODING, path,
@@ -110,6 +112,13 @@ class Section:
                 problem = _validation_problem(exc, self.file, prefix=path)
         self.problems.append(problem)
         return None
+
+
+def _invalid_utf8(exc: Exception) -> bool:
+    """msgspec up to 0.22 raises UnicodeDecodeError for a string that is not UTF-8; 0.23 a DecodeError that says so."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError) and "UTF-8" in str(exc)
 
 
 def strip_bom(data: bytes, file: str | None) -> bytes:
@@ -163,7 +172,11 @@ def _decode(data: bytes, type_: type, file: str | None) -> Any:
             ) from None
         raise
     except msgspec.DecodeError as exc:
-        raise DocumentError(_syntax_problem(data, str(exc), file)) from None
+        if not _invalid_utf8(exc):
+            raise DocumentError(_syntax_problem(data, str(exc), file)) from None
+        raise DocumentError(
+            Problem(ProblemCode.INVALID_ENCODING, "$", "the file is not valid UTF-8: save it again as UTF-8", file)
+        ) from None
     except UnicodeDecodeError:
         raise DocumentError(
             Problem(ProblemCode.INVALID_ENCODING, "$", "the file is not valid UTF-8: save it again as UTF-8", file)
@@ -211,7 +224,7 @@ def _validation_problem(exc: msgspec.ValidationError, file: str | None, prefix: 
 def _describe_raw(raw: msgspec.Raw) -> str:
     try:
         return describe(_ANY_DECODER.decode(raw))
-    except (msgspec.ValidationError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return "a value that is not an object"
 
 
