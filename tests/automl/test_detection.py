@@ -121,3 +121,56 @@ def test_with_enough_images_to_validate_on_recipes_are_searched_within_the_budge
     assert result.performance["meanAveragePrecision50"] > 0.1
     assert len(result.validated.image_names) == 20
     assert Detector.load(result.artifact_dir).class_names == ("disc", "square")
+
+
+def test_the_input_size_is_the_smallest_at_which_the_small_objects_span_four_strides() -> None:
+    from tailor.automl.detection.data import Targets
+    from tailor.automl.detection.training import MIN_SIZES, input_size_for
+
+    def size_for(image_size: tuple[int, int], sides: list[int]) -> int:
+        images = [Image.new("RGB", image_size)] * len(sides)
+        boxes = tuple(np.array([[0, 0, side, side * 2]], dtype=np.float32) for side in sides)  # shorter side: side
+        return input_size_for(images, Targets(boxes, tuple(np.zeros(1, np.int64) for _ in sides)),
+                              np.arange(len(sides)))
+
+    # 40 px objects in 200 px images: 32 px already at 160, so the smallest size; never below it
+    assert size_for((300, 200), [40] * 10) == MIN_SIZES[0] == 256
+    # 20 px objects in 200 px images need 320 (a tenth of the shorter side -> 32 px at 320)
+    assert size_for((300, 200), [20] * 10) == 320
+    # 10 px objects in 400 px images would need 1280: the largest size there is
+    assert size_for((600, 400), [10] * 10) == MIN_SIZES[-1] == 384
+    # the small objects are the 10th percentile: one tiny box among large ones does not set the size
+    assert size_for((300, 200), [5] + [40] * 19) == 256
+    # images without boxes say nothing: the default recipe's size
+    empty = Targets((np.zeros((0, 4), np.float32),), (np.zeros(0, np.int64),))
+    assert input_size_for([Image.new("RGB", (300, 200))], empty, np.arange(1)) == 320
+
+
+def test_the_schedule_ends_where_replan_says_and_keep_last_keeps_its_end(tmp_path: Path, weights_dir: Path) -> None:
+    """fit's epochs follow `replan` (what the budget pays for, once an epoch has been timed), shorter or longer than
+    the recipe planned."""
+    from tailor.automl.backbones import available_backbones
+    from tailor.automl.detection.fit import DetectionRecipe, fit
+    from tailor.automl.detection.network import build_detector
+
+    coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=2, size=(96, 72))
+    dataset = dataset_of(coco)
+    images = load_images(dataset.image_urls, FETCH, keep_side=640)
+    targets = targets_of(dataset, images, np.arange(2))
+    backbone = next(b for b in available_backbones(weights_dir) if b.name == "efficientnet_lite0")
+    rows = np.arange(len(images))
+    asked = []
+
+    def run(planned: int, replanned: int, keep_last: bool = False):
+        network = build_detector(backbone, 2, min_size=96, max_size=160, weights_dir=weights_dir)
+        return fit(network, images, targets, rows, rows, DetectionRecipe(min_size=96, epochs=planned),
+                   class_names=("disc", "square"), device=torch.device("cpu"), step=lambda: None,
+                   replan=lambda done, seconds: asked.append((done, seconds)) or replanned, keep_last=keep_last)
+
+    shorter = run(planned=5, replanned=2)
+    assert shorter.epochs_done == 2 and shorter.last.epochs_done == 2
+    assert [done for done, _ in asked] == [1, 2] and all(seconds > 0 for _, seconds in asked)
+    asked.clear()
+    longer = run(planned=1, replanned=3, keep_last=True)
+    assert longer.epochs_done == 3 and [done for done, _ in asked] == [1, 2, 3]
+    assert longer.best_epoch == 3  # kept whatever its score

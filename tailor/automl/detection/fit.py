@@ -90,9 +90,15 @@ def fit(
     seed: int = 0,
     stop_after: int | None = None,
     resume: Resumable | None = None,
+    replan: Callable[[int, float], int] | None = None,
+    keep_last: bool = False,
 ) -> Fitted:
     """Trains on a schedule of `recipe.epochs` epochs, stopping after `stop_after` of them (all by default);
-    `resume` continues a run that stopped (the same network, whose weights it loads).
+    `resume` continues a run that stopped (the same network, whose weights it loads). `replan(epochs done, seconds
+    an epoch)`, after every epoch, may move the schedule's end: the epochs a budget pays for are known only once one
+    has been timed (estimates from one batch were off by up to 1.7x, either way: a run cut off before its learning
+    rate decayed, or one that ended with a third of its budget unspent). `keep_last`: the model is the last epoch, not
+    the best-scoring one (when the held-out images are too few to tell epochs apart).
 
     `step` runs before every batch (it raises to cancel, or BudgetExhausted: the best epoch so far is kept);
     `on_epoch(epoch, score, seconds)` may raise to stop (optuna.TrialPruned)."""
@@ -115,8 +121,10 @@ def fit(
     transform = augmentation(recipe.augment)
     best: Fitted | None = None
     began = time.perf_counter()
+    epoch = first
     try:
-        for epoch in range(first + 1, last + 1):
+        while epoch < last:
+            epoch += 1
             network.train()
             order = rng.permutation(train)
             for k, start in enumerate(range(0, len(order), recipe.batch_size)):
@@ -139,10 +147,13 @@ def fit(
             seconds = (time.perf_counter() - began) / (epoch - first)
             # On a tie the later epoch: a few held-out images reach mAP 1.0 within epochs, long before the boxes are
             # as tight as they will get (keeping the first epoch at 1.0 kept a detector of 2 epochs out of 16).
-            if best is None or score >= best.score:
+            if best is None or score >= best.score or keep_last:
                 best = Fitted(_cpu_state(network), score, epoch, epoch, seconds)
             best.epochs_done, best.seconds_per_epoch = epoch, seconds
             on_epoch(epoch, score, seconds)
+            if replan is not None and stop_after is None:
+                last = max(epoch, replan(epoch, seconds))
+                steps = max(1, last * per_epoch)
     except BudgetExhausted:
         if best is None:
             raise
