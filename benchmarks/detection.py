@@ -43,7 +43,8 @@ From the repository root, with the project's virtualenv active (about 20 minutes
     python benchmarks/detection.py                               # 10 and 50 per class, 240 s each
     python benchmarks/detection.py --quick                       # 10 per class at 60 s: a smoke run
     python benchmarks/detection.py --data-only --out-dir /tmp/d  # only the data and its previews (seconds)
-    python benchmarks/detection.py --budget-seconds 300 --sizes 50 --seeds 3
+    python benchmarks/detection.py --sizes 10 --budget-seconds 240 --seeds 3   # the README's figures (22 min)
+    python benchmarks/detection.py --sizes 50 --budget-seconds 600 --seeds 2   # and (41 min)
 """
 
 from __future__ import annotations
