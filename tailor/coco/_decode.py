@@ -171,13 +171,9 @@ def _decode(data: bytes, type_: type, file: str | None) -> Any:
                 )
             ) from None
         raise
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         if not _invalid_utf8(exc):
             raise DocumentError(_syntax_problem(data, str(exc), file)) from None
-        raise DocumentError(
-            Problem(ProblemCode.INVALID_ENCODING, "$", "the file is not valid UTF-8: save it again as UTF-8", file)
-        ) from None
-    except UnicodeDecodeError:
         raise DocumentError(
             Problem(ProblemCode.INVALID_ENCODING, "$", "the file is not valid UTF-8: save it again as UTF-8", file)
         ) from None

@@ -59,7 +59,7 @@ def input_size_for(images, targets: Targets, rows: np.ndarray) -> int:
     """The smallest of MIN_SIZES (the shorter side images are resized to) at which the small objects of these images
     span SMALL_OBJECT_PIXELS, or the largest. A detector's cost grows with the square of the input size: an input
     larger than the objects need buys fewer epochs of the same budget and nothing else (on the detection benchmark's
-    images, 224 px with objects of 30 px and more, 256 px affords 1.6 times the epochs of the default 320)."""
+    images, 224 px with objects of 30 px and more, an epoch at 256 px cost half of one at the default 320)."""
     sides = []  # each box's shorter side, as a fraction of its image's shorter side (what the resize fixes)
     for r in rows.tolist():
         boxes = targets.boxes[r]
