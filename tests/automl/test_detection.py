@@ -104,12 +104,18 @@ def test_a_budget_below_two_epochs_is_refused_before_training(tmp_path: Path, we
     assert not (tmp_path / "model").exists()
 
 
-def test_with_enough_images_to_validate_on_recipes_are_searched_within_the_budget(tmp_path: Path, weights_dir: Path) -> None:
+def test_with_enough_images_and_budget_recipes_are_searched_within_the_budget(
+    tmp_path: Path, weights_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import optuna
+
+    from tailor.automl.detection import training
 
     coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=50, size=(96, 72))  # 100 images, 20 held out
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    # Enough for about 10 epochs of the default recipe on two CPU cores, below which the search does not search.
+    # A search pays for itself where the budget pays for 600 steps after exploring: tens of minutes on two CPU
+    # cores. A target of 100 steps lets the 7 minutes a test can take search the same way.
+    monkeypatch.setattr(training, "TARGET_STEPS", 100)
     request = TrainingRequest(dataset_of(coco), FETCH, 420.0, weights_dir, tmp_path / "model", study_storage=storage,
                               study_name="search")
     result = train_detector(request)
@@ -121,6 +127,33 @@ def test_with_enough_images_to_validate_on_recipes_are_searched_within_the_budge
     assert result.performance["meanAveragePrecision50"] > 0.1
     assert len(result.validated.image_names) == 20
     assert Detector.load(result.artifact_dir).class_names == ("disc", "square")
+
+
+def test_the_input_size_is_the_largest_the_budget_pays_for_but_never_below_what_the_objects_need() -> None:
+    from tailor.automl.detection.training import MIN_SIZES, MIN_STEPS, choose_input_size
+
+    def steps_at(per_step_seconds: float, budget: float = 600.0):
+        # as measured: an epoch at 320 px costs about 2.2 times one at 256 (not the 1.6 of the pixels)
+        return lambda size: budget / (per_step_seconds * (size / 256) ** 3.5)
+
+    assert choose_input_size(256, steps_at(0.1)) == MIN_SIZES[-1] == 384  # a budget of plenty: the largest
+    assert choose_input_size(256, steps_at(0.8)) == 320  # 750 steps at 256, 340 at 320, 180 at 384
+    assert choose_input_size(256, steps_at(1.0)) == 256  # 270 at 320: more steps beat more pixels
+    assert choose_input_size(256, steps_at(5.0)) == 256  # not even at 256: still what the objects need
+    assert choose_input_size(320, steps_at(5.0)) == 320  # never below what the objects need, whatever it costs
+    assert choose_input_size(384, steps_at(0.1)) == 384
+    assert steps_at(1.0)(320) < MIN_STEPS < steps_at(0.8)(320)
+
+
+def test_recipes_are_searched_only_with_held_out_images_to_tell_them_apart_and_budget_to_spare() -> None:
+    from tailor.automl.detection.training import EXPLORE_SHARE, MIN_VALIDATION_IMAGES, TARGET_STEPS, searches
+
+    enough = TARGET_STEPS / (1 - EXPLORE_SHARE)  # steps the budget pays for: the first recipe's after exploring
+    assert searches(MIN_VALIDATION_IMAGES, enough * 1.01)
+    assert not searches(MIN_VALIDATION_IMAGES, enough * 0.99)  # the exploration would cut the first recipe short
+    assert not searches(MIN_VALIDATION_IMAGES - 1, enough * 100)  # too few held-out images, whatever the budget
+    # the detection benchmark at 50 per class: 31 held-out images, 600 s pay for about 370 steps at 320 px
+    assert not searches(31, 370)
 
 
 def test_the_input_size_is_the_smallest_at_which_the_small_objects_span_four_strides() -> None:
