@@ -290,9 +290,12 @@ class _Training:
             left = until - self.ledger.used_seconds
             return int(min(most, done + left / (seconds * self.ledger.factor)))
 
-        network = self._network(recipe)
         if resume is None:
             self.trials += 1
+        # The new layers' first weights come from torch's global generator: seeded here, so that a recipe and a seed
+        # give the same network whatever was built before (the size probes build networks too).
+        torch.manual_seed(self.request.seed + self.trials)
+        network = self._network(recipe)
         self._deadline = until
 
         def on_epoch(epoch: int, score: float, seconds: float) -> None:
