@@ -250,9 +250,9 @@ def targets(results: dict[int, list[dict[str, Any]]], budget: float) -> list[dic
     for size, runs in results.items():
         automl = [run for run in runs if run["arm"] == Arm.AUTOML.value]
         fixed = [run for run in runs if run["arm"] == Arm.FIXED.value]
-        mine, theirs = mean_of(automl, "map50"), mean_of(fixed, "map50")
         if not automl or not fixed:  # one arm only (--arms): nothing to compare
             continue
+        mine, theirs = mean_of(automl, "map50"), mean_of(fixed, "map50")
         checks.append({
             "name": f"{size} per class: AutoML mAP50 >= fixed recipe mAP50 (mean of {len(automl)} seed(s))",
             "ok": mine is not None and theirs is not None and mine >= theirs,
@@ -300,7 +300,7 @@ def benchmark(args: argparse.Namespace) -> None:
     arms = [arm for arm in Arm if arm.name.lower() in args.arms]
     work.mkdir(parents=True, exist_ok=True)
     if not args.data_only:
-        runs = len(sizes) * len(args.arms) * args.seeds
+        runs = len(sizes) * len(arms) * len(seeds)
         print(f"expected about {runs * (budget + OVERHEAD_SECONDS) / 60:.0f} min: {runs} runs x ({budget:.0f} s "
               f"budget + ~{OVERHEAD_SECONDS:.0f} s loading and test-set evaluation), plus the data", flush=True)
 

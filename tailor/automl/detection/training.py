@@ -2,14 +2,14 @@
 
 The images are loaded once and their relative COCO boxes converted once. A fifth of the images is held out to
 validate on (mAP@50). The first recipe is the default one at the input size the objects and the budget call for
-(choose_input_size), scheduled for TARGET_STEPS steps as far as the budget pays. The search spends at most EXPLORE_SHARE of the budget on the first epochs of different
-recipes (Optuna TPE, the default recipe first, successive halving on the per-epoch score), each scheduled as if it
-were to get the rest of the budget; the best of them is then continued where it stopped (its optimiser and
-learning-rate schedule too: a restart at full rate undoes much of what a detector has learned), and the best epoch
-seen is the model. Below MIN_VALIDATION_IMAGES held-out images there is nothing to choose by, and with a budget
-that pays for little more than the first recipe's schedule nothing to spare (`searches`): the first recipe gets the
-whole budget, as `detection_recipe` does when it names one; with too few held-out images the last epoch is the
-model.
+(choose_input_size), scheduled for TARGET_STEPS steps as far as the budget pays. The search spends at most
+EXPLORE_SHARE of the budget on the first epochs of different recipes (Optuna TPE, the default recipe first,
+successive halving on the per-epoch score), each scheduled as if it were to get the rest of the budget; the best of
+them is then continued where it stopped (its optimiser and learning-rate schedule too: a restart at full rate undoes
+much of what a detector has learned), and the best epoch seen is the model. Below MIN_VALIDATION_IMAGES held-out
+images there is nothing to choose by, and with a budget that pays for little more than the first recipe's schedule
+nothing to spare (`searches`): the first recipe gets the whole budget, as `detection_recipe` does when it names one;
+with too few held-out images the last epoch is the model.
 """
 
 from __future__ import annotations
