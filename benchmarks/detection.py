@@ -43,8 +43,9 @@ From the repository root, with the project's virtualenv active (about 20 minutes
     python benchmarks/detection.py                               # 10 and 50 per class, 240 s each
     python benchmarks/detection.py --quick                       # 10 per class at 60 s: a smoke run
     python benchmarks/detection.py --data-only --out-dir /tmp/d  # only the data and its previews (seconds)
-    python benchmarks/detection.py --sizes 10 --budget-seconds 240 --seeds 3   # the README's figures (22 min)
-    python benchmarks/detection.py --sizes 50 --budget-seconds 600 --seeds 2   # and (41 min)
+    python benchmarks/detection.py --sizes 10 --budget-seconds 240 --seeds 3   # the README's figures (25 min)
+    python benchmarks/detection.py --sizes 50 --budget-seconds 240 --seeds 3   # and (25 min)
+    python benchmarks/detection.py --sizes 50 --budget-seconds 600 --seeds 3   # and (60 min)
     python benchmarks/detection.py --sizes 50 --arms automl --first-seed 2     # one arm, seed 2 only
 """
 
