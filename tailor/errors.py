@@ -8,11 +8,11 @@ they happen; the API (tailor.api.errors) and the CLI map these, and only these, 
     │   ├── NotFound              404
     │   └── EtagMismatch          412: If-Match does not match
     ├── InvalidAnnotations        (tailor.datasets) annotation files unreadable or invalid, every problem listed
-    └── BlobError                 reading a file or an image failed
-        ├── BlobNotFound          nothing at that path or URL
+    └── BlobError                 reading a file or an image failed, or storing one of Tailor's own objects
+        ├── BlobNotFound          nothing at that path, URL or key
         ├── BlobAccessDenied      refused by the filesystem or the server
         ├── BlobTooLarge          over the size limit; nothing beyond the limit was read
-        ├── BlobUnsupported       a URI Tailor does not read (unknown scheme, a folder, ...)
+        ├── BlobUnsupported       a URI Tailor does not read (unknown scheme, a folder, ...), or a key it cannot store
         ├── BlobUnreachable       network failure, timeout, or a server error that persisted
         └── BlobRefused           Tailor's own policy forbids it (a path outside the data roots, a private
                                   address, a redirect downgrading https); nothing was read or connected to

@@ -41,7 +41,19 @@ class Settings(BaseSettings):
         description="host:port entries fetched even though they are loopback or private (e.g. Azurite).",
     )
     storage_connection_string: SecretStr | None = Field(
-        default=None, description="Azure Storage connection string used for `managedIdentity` datasets."
+        default=None,
+        description=(
+            "Azure Storage connection string used for `managedIdentity` datasets, and for Tailor's own storage "
+            "with TAILOR_STORAGE_CONTAINER."
+        ),
+    )
+    # Tailor's own storage (tailor.blobs.open_storage): uploaded images and training snapshots.
+    storage_container: str | None = Field(
+        default=None,
+        description=(
+            "Container in the storage account of TAILOR_STORAGE_CONNECTION_STRING where Tailor keeps the images it "
+            "is given and its training snapshots; default: the data directory."
+        ),
     )
 
     # Limits.

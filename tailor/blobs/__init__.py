@@ -1,5 +1,6 @@
 """Reading files and images from where users keep them: a local path, a `file://` URI, an Azure Blob URL (Azurite
-included) or another http(s) URL. All user data Tailor reads goes through `BlobReader`.
+included) or another http(s) URL; and writing and reading the objects Tailor keeps itself. All user data Tailor
+reads goes through `BlobReader`, all it stores through a `Storage`.
 
 The caller decides what may be read with a `BlobPolicy`: the CLI reads as its user (`BlobPolicy.local_user()`,
 everything allowed); the service (`BlobPolicy.from_settings`) confines local paths to TAILOR_DATA_ROOTS and refuses
@@ -10,16 +11,56 @@ dataset's `Access` says how its Azure blobs are authenticated. Limits are enforc
     reader = BlobReader(BlobPolicy.from_settings(settings))
     source = reader.annotation_file(uri, access=Access(AuthKind.SAS, token), max_bytes=limit)
     problems = coco.check_images(dataset, reader.image_fetcher(access), purpose)
+
+Tailor's own objects (uploaded images, thumbnails, training snapshots) live in a `Storage` (`open_storage`: a
+container of TAILOR_STORAGE_CONTAINER at scale, `<data dir>/storage` on the embedded default), under `/`-separated
+keys. `storage.uri(key)` is `tailor://<key>`, which a reader given that storage reads like any other URI (limits
+apply; the data roots and the address guard do not), so a snapshot's COCO file can name its images by it:
+
+    storage = open_storage(settings)
+    storage.put(f"projects/{project}/images/{image}.jpg", data, "image/jpeg")
+    reader = BlobReader(BlobPolicy.from_settings(settings), storage=storage)
+    snapshot = storage.uri(f"projects/{project}/iterations/{iteration}/train.json")
+    source = reader.annotation_file(snapshot, max_bytes=limit)
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..coco import CocoSource
+from ._local_storage import LocalStorage
 from ._locations import to_uri
 from ._policy import Access, AuthKind, BlobPolicy
 from ._reader import BlobReader
+from ._storage import Storage, open_storage
 
-__all__ = ["Access", "AuthKind", "BlobPolicy", "BlobReader", "read_annotation_file", "read_blob", "to_uri"]
+if TYPE_CHECKING:
+    from ._azure_storage import AzureStorage
+
+__all__ = [
+    "Access",
+    "AuthKind",
+    "AzureStorage",
+    "BlobPolicy",
+    "BlobReader",
+    "LocalStorage",
+    "Storage",
+    "open_storage",
+    "read_annotation_file",
+    "read_blob",
+    "to_uri",
+]
+
+
+def __getattr__(name: str) -> object:
+    # azure-storage-blob takes a quarter second to import: `AzureStorage` is imported when first asked for.
+    if name == "AzureStorage":
+        from ._azure_storage import AzureStorage
+
+        return AzureStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _LOCAL_USER = BlobReader(BlobPolicy.local_user())
 

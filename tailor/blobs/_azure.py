@@ -53,13 +53,7 @@ class AzureReader:
             raise BlobUnsupported(shown, f"not a valid Azure Blob URL ({exc})") from None
         try:
             with client:
-                size = client.get_blob_properties(version_id=version).size
-                if size > max_bytes and not truncate:
-                    raise BlobTooLarge(shown, max_bytes, size)
-                length = min(size, max_bytes)  # the blob may grow meanwhile: the range still bounds the download
-                if length == 0:
-                    return b""  # a range request on an empty blob is an error (HTTP 416)
-                return client.download_blob(offset=0, length=length, version_id=version, max_concurrency=1).readall()
+                return download_at_most(client, shown, max_bytes, truncate, version)
         except HttpResponseError as exc:  # ClientAuthenticationError included
             anonymous = credential is None and "sig=" not in address.query.lower()
             raise _translate_response_error(exc, shown, anonymous) from None
@@ -70,12 +64,29 @@ class AzureReader:
             raise BlobUnreachable(shown, f"the read failed ({type(exc).__name__}: {redacted(exc.message)})") from None
 
     def _retry_policy(self) -> ExponentialRetry:
-        # The SDK retries connection failures, timeouts and 408/429/5xx answers, never other 4xx; its default
-        # backoff starts at 15 s, too long for a request a user waits on.
-        backoff = self._policy.retry_backoff_s
-        return ExponentialRetry(
-            initial_backoff=backoff, increment_base=2, retry_total=self._policy.retries, random_jitter_range=backoff
-        )
+        return retry_policy(self._policy.retries, self._policy.retry_backoff_s)
+
+
+def retry_policy(retries: int, backoff_s: float) -> ExponentialRetry:
+    # The SDK retries connection failures, timeouts and 408/429/5xx answers, never other 4xx; its default backoff
+    # starts at 15 s, too long for a request a user waits on.
+    return ExponentialRetry(
+        initial_backoff=backoff_s, increment_base=2, retry_total=retries, random_jitter_range=backoff_s
+    )
+
+
+def download_at_most(
+    client: BlobClient, shown: str, max_bytes: int, truncate: bool, version: str | None = None
+) -> bytes:
+    """At most `max_bytes` of the blob: its size from its properties first, then only that range downloaded.
+    BlobTooLarge over the limit unless `truncate`; the SDK's errors are left to the caller to translate."""
+    size = client.get_blob_properties(version_id=version).size
+    if size > max_bytes and not truncate:
+        raise BlobTooLarge(shown, max_bytes, size)
+    length = min(size, max_bytes)  # the blob may grow meanwhile: the range still bounds the download
+    if length == 0:
+        return b""  # a range request on an empty blob is an error (HTTP 416)
+    return client.download_blob(offset=0, length=length, version_id=version, max_concurrency=1).readall()
 
 
 def _translate_response_error(exc: HttpResponseError, shown: str, anonymous: bool) -> Exception:
