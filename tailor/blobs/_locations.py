@@ -1,4 +1,5 @@
-"""What kind of location a user gave (a local path, a file:// URI, an http(s) URL), and how to name it in messages."""
+"""What kind of location a user gave (a local path, a file:// URI, an http(s) URL) or Tailor wrote (a tailor://
+URI of its own storage), and how to name it in messages."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Scheme(str, Enum):
     FILE = "file"
     HTTP = "http"
     HTTPS = "https"
+    TAILOR = "tailor"  # Tailor's own storage (tailor.blobs.Storage.uri)
 
 
 def scheme_of(location: str) -> Scheme:
@@ -31,8 +33,8 @@ def scheme_of(location: str) -> Scheme:
 
 
 def to_uri(location: str) -> str:
-    """An absolute URI for what a user typed: URLs stay as they are, paths become `file://` URIs."""
-    if urlsplit(location).scheme.lower() in ("http", "https", "file"):
+    """An absolute URI for what a user typed: URIs stay as they are, paths become `file://` URIs."""
+    if urlsplit(location).scheme.lower() in ("http", "https", "file", "tailor"):
         return location
     return Path(location).expanduser().resolve().as_uri()
 

@@ -1,4 +1,4 @@
-"""`BlobReader`: the one place through which Tailor reads user data, whatever the location."""
+"""`BlobReader`: the one place through which Tailor reads user data (and its own objects), whatever the location."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..coco import CocoSource
+from ..errors import BlobUnsupported
 from ._addresses import AddressGuard
 from ._azure_urls import azure_blob_address
 from ._http import HttpReader
+from ._keys import key_of_uri
 from ._local import LocalReader
 from ._locations import Scheme, local_path, scheme_of, shown, to_uri
 from ._policy import Access, BlobPolicy
@@ -16,15 +18,18 @@ from ._storage_accounts import StorageAccount, parse_connection_string
 
 if TYPE_CHECKING:
     from ._azure import AzureReader
+    from ._storage import Storage
 
 
 class BlobReader:
-    """Reads local paths, file:// URIs, Azure Blob URLs and other http(s) URLs within what `policy` allows.
+    """Reads local paths, file:// URIs, Azure Blob URLs and other http(s) URLs within what `policy` allows, and
+    `tailor://` URIs from `storage`, Tailor's own (none: such URIs are BlobUnsupported).
     Thread-safe: one reader serves a whole process. Errors are `tailor.errors.BlobError`s; configuration errors
     in the policy (a malformed connection string or allow-list entry) are ValueErrors, raised here."""
 
-    def __init__(self, policy: BlobPolicy):
+    def __init__(self, policy: BlobPolicy, storage: Storage | None = None):
         self._policy = policy
+        self._storage = storage
         self._guard = AddressGuard(policy.guard_addresses, policy.allow_hosts)
         self._accounts: tuple[StorageAccount, ...] = tuple(
             parse_connection_string(text) for text in policy.storage_connection_strings
@@ -40,6 +45,8 @@ class BlobReader:
         scheme = scheme_of(uri)
         if scheme in (Scheme.PATH, Scheme.FILE):
             return self._local.read(local_path(uri, scheme), name, max_bytes, truncate)
+        if scheme is Scheme.TAILOR:
+            return self._own(uri, name, max_bytes, truncate)
         address = azure_blob_address(uri, self._accounts, self._guard.allows_by_name, name)
         if address is None:
             return self._http.read(uri, max_bytes, truncate)
@@ -54,6 +61,17 @@ class BlobReader:
     def image_fetcher(self, access: Access) -> Callable[[str, int], bytes]:
         """The fetch function `tailor.coco.check_images` takes: (url, limit) -> at most `limit` bytes."""
         return lambda url, limit: self.read(url, access=access, max_bytes=limit, truncate=True)
+
+    def _own(self, uri: str, name: str, max_bytes: int, truncate: bool) -> bytes:
+        """An object of Tailor's own storage. Neither the data roots nor the address guard apply: Tailor wrote it,
+        in the container the operator configured; whoever may give this reader a URI may read any such object."""
+        if self._storage is None:
+            raise BlobUnsupported(
+                name,
+                "tailor:// URIs name objects in Tailor's own storage, which this reader was not given; "
+                "give a local path or a file://, http:// or https:// URI",
+            )
+        return self._storage.get(key_of_uri(uri, name), max_bytes, truncate=truncate)
 
     def _azure_reader(self) -> AzureReader:
         if self._azure is None:

@@ -26,6 +26,9 @@ from ._problems import ProblemCode
 BOX_SLACK = 1e-9
 _ABSOLUTE_PREFIXES = ("https://", "http://", "file://")
 _SCHEMES = frozenset({"https", "http", "file"})
+# Tailor's own storage (tailor.blobs.Storage.uri). Honoured only in a file stored there itself (a training
+# snapshot): a file a user gives must not name the objects Tailor keeps for others.
+_OWN_SCHEME = "tailor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,8 @@ def _references(
 
 
 def _image_urls(records: list[Any], out: Collector, base_uri: str | None) -> tuple[list[Any], np.ndarray]:
+    own = _is_own(base_uri)
+    prefixes = (*_ABSOLUTE_PREFIXES, f"{_OWN_SCHEME}://") if own else _ABSOLUTE_PREFIXES
     absolute = column(records, "absolute_url")
     n = len(absolute)
     if set(map(type, absolute)) == {str}:
@@ -199,8 +204,8 @@ def _image_urls(records: list[Any], out: Collector, base_uri: str | None) -> tup
         coco = column(records, "coco_url")
         urls = [a if type(a) is str or c is UNSET or c is None else c for a, c in zip(absolute, coco)]
         name_of = None
-    # Fast path: every URL is an absolute http(s)/file URI.
-    if set(map(type, urls)) == {str} and all(map(str.startswith, urls, repeat(_ABSOLUTE_PREFIXES))):
+    # Fast path: every URL is an absolute http(s)/file URI (or tailor://, in a file of Tailor's own storage).
+    if set(map(type, urls)) == {str} and all(map(str.startswith, urls, repeat(prefixes))):
         return urls, np.ones(n, dtype=bool)
     ok = np.zeros(n, dtype=bool)
     resolved: list[Any] = list(urls)
@@ -227,20 +232,40 @@ def _resolve(url: str, base_uri: str | None) -> str | None:
     if not url.strip():
         return None
     scheme = urlsplit(url).scheme.lower()
-    if scheme in _SCHEMES:
+    if scheme in _SCHEMES or (scheme == _OWN_SCHEME and _is_own(base_uri)):
         return url
     if scheme or base_uri is None:
         return None
+    if _is_own(base_uri):
+        return _join_own(base_uri, url)
     # A relative reference resolves against the annotation file, as in HTML (ours: keeps local datasets portable).
     return urljoin(base_uri, url)
+
+
+def _is_own(base_uri: str | None) -> bool:
+    return base_uri is not None and urlsplit(base_uri).scheme.lower() == _OWN_SCHEME
+
+
+def _join_own(base_uri: str, url: str) -> str | None:
+    """A relative reference in a tailor:// file, resolved as in a file:// one (urljoin leaves references against
+    schemes it does not know unresolved, and an unresolved one would be read as a local path)."""
+    joined = urljoin("file:///" + base_uri.split("://", 1)[1], url)
+    return f"{_OWN_SCHEME}://{joined[len('file:///'):]}" if joined.startswith("file:///") else None
 
 
 def _bad_url_message(url: str, base_uri: str | None) -> str:
     if not url.strip():
         return "the image URI is empty"
     scheme = urlsplit(url).scheme
+    if scheme.lower() == _OWN_SCHEME:
+        return (
+            f"{url!r} names an object of Tailor's own storage, which only files Tailor stores there may do; "
+            "use https:// (Azure Blob Storage), http:// or file://"
+        )
     if scheme:
         return f"unsupported URI scheme {scheme!r} in {url!r}; use https:// (Azure Blob Storage), http:// or file://"
+    if base_uri is not None:  # only a tailor:// file's references can fail to resolve against its URI
+        return f"{url!r} names another host; a relative reference in a tailor:// file stays in Tailor's storage"
     return f"{url!r} is a relative reference, and the annotation file has no URI to resolve it against"
 
 

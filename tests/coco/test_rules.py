@@ -84,6 +84,24 @@ def test_relative_image_reference_resolves_against_the_annotation_file() -> None
     assert report.dataset.image_urls[0] == "https://acct.blob.core.windows.net/data/sets/pics/a b.jpg"
 
 
+def test_tailor_uris_only_in_files_tailor_stored() -> None:
+    # tailor:// names Tailor's own storage: a training snapshot it wrote may use it, a user's file may not.
+    own = "tailor://projects/p/iterations/i/train.json"
+    doc = mutated(classification(), "images", 0, absolute_url="tailor://projects/p/images/a.jpg")
+    doc = mutated(doc, "images", 1, absolute_url="../../images/b c.jpg")
+    report = check(doc, base_uri=own)
+    assert report.valid, report.errors
+    assert report.dataset.image_urls[:2] == ["tailor://projects/p/images/a.jpg", "tailor://projects/p/images/b c.jpg"]
+    for base in (None, "https://acct.blob.core.windows.net/data/train.json", "file:///data/train.json"):
+        doc = mutated(classification(), "images", 0, absolute_url="tailor://projects/p/images/a.jpg")
+        found = check(doc, purpose=None, base_uri=base)
+        assert errors(found) == {("invalidUrl", "images[0].absolute_url")}
+        assert "Tailor's own storage" in found.errors[0].message
+    # A reference in a tailor:// file that names another host stays unresolved, never a local path.
+    found = check(mutated(classification(), "images", 0, absolute_url="//host/a.jpg"), purpose=None, base_uri=own)
+    assert errors(found) == {("invalidUrl", "images[0].absolute_url")}
+
+
 def test_ids_need_not_be_contiguous_nor_at_most_the_list_length() -> None:
     doc = classification()
     for image, annotation in zip(doc["images"], doc["annotations"]):
