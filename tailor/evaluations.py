@@ -1,8 +1,8 @@
 """Evaluations: a succeeded model measured on a labelled dataset it never saw, and what came of it.
 
-The states and the rules of the Evaluations API live here, as tailor.models keeps those of training; the workers
-run the measurement (tailor.workers -> tailor.automl.evaluation) and record each transition here. Each evaluation
-keeps a report (tailor.reports) beside the model's files.
+The rules of the Evaluations API live here (its states in tailor.enums), as tailor.models keeps those of training;
+the workers run the measurement (tailor.workers -> tailor.automl.evaluation) and record each transition here. Each
+evaluation keeps a report (tailor.reports) beside the model's files.
 """
 
 from __future__ import annotations
@@ -11,37 +11,15 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .datasets import check_name
+from .enums import EvaluationFailureCode, EvaluationStatus, ModelStatus  # and importable from here, as before
 from .errors import InvalidInput, NotFound, TailorError
-from .models import ModelStatus
 
 if TYPE_CHECKING:
     from .store import Page, Store
-
-
-class EvaluationStatus(str, Enum):
-    NOT_STARTED = "notStarted"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    def is_final(self) -> bool:
-        return self in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
-
-
-class EvaluationFailureCode(str, Enum):
-    """`error.code` of a failed evaluation (API.md)."""
-
-    INTERNAL_SERVER_ERROR = "internalServerError"
-    MODEL_NOT_FOUND = "modelNotFound"
-    DATASET_NOT_FOUND = "datasetNotFound"
-    DATASET_ANNOTATIONS_INVALID = "datasetAnnotationsInvalid"
-    DATASET_EMPTY = "datasetEmpty"
-    INCORRECT_MODEL_KIND = "incorrectModelKind"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Models: a training request over a dataset and a budget, and what became of it.
 
-The states, the transitions between them and the rules of the Models API live here; `tailor.api` translates the
-wire format, the workers run the training (tailor.workers -> tailor.automl) and record each transition here.
+The transitions between the states (named in tailor.enums) and the rules of the Models API live here; `tailor.api`
+translates the wire format, the workers run the training (tailor.workers -> tailor.automl) and record each transition
+here.
 """
 
 from __future__ import annotations
@@ -11,52 +12,15 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .coco import AnnotationKind
 from .datasets import check_name
+from .enums import FailureCode, ModelKind, ModelStatus  # and importable from here, as before
 from .errors import InvalidInput, NotFound, TailorError
 
 if TYPE_CHECKING:
     from .store import Page, Store
-
-
-class ModelKind(str, Enum):
-    CLASSIFIER = "Generic-Classifier"
-    DETECTOR = "Generic-Detector"
-    PRODUCT_RECOGNIZER = "Product-Recognizer"
-
-    @property
-    def annotation_kind(self) -> AnnotationKind:
-        return AnnotationKind.DETECTION if self is ModelKind.DETECTOR else AnnotationKind.CLASSIFICATION
-
-    @property
-    def max_budget_hours(self) -> float:
-        return 1344 if self is ModelKind.DETECTOR else 336
-
-
-class ModelStatus(str, Enum):
-    NOT_STARTED = "notStarted"
-    TRAINING = "training"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLING = "cancelling"
-    CANCELLED = "cancelled"
-
-    def is_final(self) -> bool:
-        return self in (ModelStatus.SUCCEEDED, ModelStatus.FAILED, ModelStatus.CANCELLED)
-
-
-class FailureCode(str, Enum):
-    """`error.code` of a failed training (API.md)."""
-
-    DIVERGED = "diverged"
-    NOT_ENOUGH_BUDGET = "notEnoughBudget"
-    DATASET_CORRUPT = "datasetCorrupt"
-    DATASET_NOT_FOUND = "datasetNotFound"
-    UNKNOWN = "unknown"
 
 
 REPORT_FOLDER = "report"  # inside a model's artifact folder

@@ -23,8 +23,9 @@ import anyio.to_thread
 
 from ..blobs import BlobPolicy, BlobReader
 from ..datasets import check_name
+from ..enums import ModelStatus
 from ..errors import BlobError, BlobTooLarge, TailorError
-from ..models import Model, ModelStatus
+from ..models import Model
 from .batcher import Batcher
 from .cache import Loaded, ModelCache, ModelKey
 from ..automl.images import DETECTION_KEEP_SIDE, KEEP_SIDE

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..enums import EvaluationFailureCode, EvaluationStatus
 from ..errors import AlreadyExists, NotFound
-from ..evaluations import Evaluation, EvaluationError, EvaluationFailureCode, EvaluationStatus
+from ..evaluations import Evaluation, EvaluationError
 from ._tables import EvaluationRow
 
 if TYPE_CHECKING:

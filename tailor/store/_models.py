@@ -11,7 +11,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import AlreadyExists, NotFound
-from ..models import FailureCode, Model, ModelKind, ModelStatus, TrainingError, TrainingParameters
+from ..enums import FailureCode, ModelKind, ModelStatus
+from ..models import Model, TrainingError, TrainingParameters
 from ._tables import EvaluationRow, ModelRow, ModelUsageRow
 
 if TYPE_CHECKING:

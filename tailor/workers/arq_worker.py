@@ -16,7 +16,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
 
-from ..models import ModelStatus
+from ..enums import ModelStatus
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation

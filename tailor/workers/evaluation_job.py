@@ -14,9 +14,10 @@ from typing import Any
 from ..automl.failures import EvaluationFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
+from ..enums import EvaluationFailureCode, EvaluationStatus, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
-from ..models import Model, ModelKind, ModelStatus
+from ..evaluations import EvaluationError
+from ..models import Model
 from .context import JobContext
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from typing import Any
 from ..automl.failures import EvaluationFailed, TrainingCancelled, TrainingFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
+from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..models import REPORT_FOLDER, FailureCode, ModelKind, ModelStatus, TrainingError
+from ..models import REPORT_FOLDER, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
 

@@ -10,8 +10,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from ..evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
-from ..models import FailureCode, ModelStatus, TrainingError
+from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
+from ..evaluations import EvaluationError
+from ..models import TrainingError
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
