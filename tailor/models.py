@@ -138,12 +138,12 @@ class ModelService:
             )
         if test_dataset_name is not None:
             self._dataset(test_dataset_name, "evaluationParameters.testDatasetName")
-        model = self._store.insert_model(name, training, test_dataset_name, owner)
+        model = self._store.models.insert(name, training, test_dataset_name, owner)
         self._queue.enqueue_training(name)
         return model
 
     def get(self, name: str) -> Model:
-        return self._store.get_model(check_name(name, "model"))
+        return self._store.models.get(check_name(name, "model"))
 
     def _check_limits(self, training: TrainingParameters, owner: str | None) -> None:
         limits, budget = self._limits, training.time_budget_in_hours
@@ -154,7 +154,7 @@ class ModelService:
                 target="trainingParameters.timeBudgetInHours",
             )
         if limits.max_hours_per_key is not None and owner is not None:
-            held = self._store.budget_hours_of(owner)
+            held = self._store.models.budget_hours_of(owner)
             if held + budget > limits.max_hours_per_key:
                 raise InvalidInput(
                     f"this key's models already hold {held:g} h of budget; {budget:g} h more would pass its limit of "
@@ -163,7 +163,7 @@ class ModelService:
                 )
 
     def list(self, skip: int, top: int) -> Page[Model]:
-        return self._store.list_models(skip, top)
+        return self._store.models.list(skip, top)
 
     def delete(self, name: str) -> None:
         """Delete the record (and its evaluations'), then its files (every attempt's, the evaluations' reports); the
@@ -171,12 +171,12 @@ class ModelService:
         model = self.get(name)
         if not model.status.is_final():
             raise ModelConflict(name, model.status, "deleted")
-        evaluating = self._store.active_evaluations_of(name)
+        evaluating = self._store.evaluations.active_of(name)
         if evaluating:
             raise ModelConflict(
                 name, model.status, "deleted", f"evaluation {evaluating[0]!r} of it is still running; delete it after"
             )
-        self._store.delete_model(name, expected_status=model.status)
+        self._store.models.delete(name, expected_status=model.status)
         self._on_deleted(name)
         if model.artifact:
             shutil.rmtree(Path(model.artifact).parent, ignore_errors=True)
@@ -195,15 +195,15 @@ class ModelService:
             return model
         if model.status is ModelStatus.NOT_STARTED:
             # Not picked up yet: cancelled at once; a worker that picks it up later finds it final and skips it.
-            moved = self._store.move_model(name, ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
+            moved = self._store.models.move(name, ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
             if moved is not None:
                 return moved
-        moved = self._store.move_model(name, ModelStatus.TRAINING, ModelStatus.CANCELLING)
+        moved = self._store.models.move(name, ModelStatus.TRAINING, ModelStatus.CANCELLING)
         self._queue.request_cancel(name)
         return moved or self.get(name)
 
     def _dataset(self, name: str, target: str):
         try:
-            return self._store.get_dataset(check_name(name))
+            return self._store.datasets.get(check_name(name))
         except NotFound:
             raise InvalidInput(f"there is no dataset named {name!r}", target=target) from None
