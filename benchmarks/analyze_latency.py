@@ -71,8 +71,8 @@ def train(root: Path) -> Path:
     out = root / "data" / "models" / "shapes" / "attempt-1"
     result = train_classifier(TrainingRequest(report.dataset, reader.image_fetcher(Access()), 60.0, weights, out))
     store = Store.connect(f"sqlite:///{root / 'data' / 'tailor.db'}")
-    store.insert_model("shapes", TrainingParameters("shapes", 60 / 3600), None)
-    store.move_model("shapes", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
+    store.models.insert("shapes", TrainingParameters("shapes", 60 / 3600), None)
+    store.models.move("shapes", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
     store.close()
     return result.artifact_dir
 

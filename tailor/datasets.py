@@ -155,32 +155,32 @@ class DatasetService:
     def register(self, name: str, spec: DatasetSpec) -> Dataset:
         check_name(name)
         try:  # a name already taken fails at once, before any file is read
-            self._store.get_dataset(name)
+            self._store.datasets.get(name)
         except NotFound:
             pass
         else:
             raise AlreadyExists("dataset", name)
         self.load(spec, purpose=None)
-        return self._store.insert_dataset(name, spec)
+        return self._store.datasets.insert(name, spec)
 
     def get(self, name: str) -> Dataset:
-        return self._store.get_dataset(check_name(name))
+        return self._store.datasets.get(check_name(name))
 
     def list(self, skip: int, top: int) -> Page[Dataset]:
-        return self._store.list_datasets(skip, top)
+        return self._store.datasets.list(skip, top)
 
     def update(self, name: str, changes: DatasetChanges, if_match: str | None) -> Dataset:
-        current = self._store.get_dataset(check_name(name))
+        current = self._store.datasets.get(check_name(name))
         if if_match is not None and if_match != current.etag:
             raise EtagMismatch("dataset", name)
         spec = changes.applied_to(current.spec)
         if changes.touches_files:
             self.load(spec, purpose=None)
         # Compare-and-set on the eTag read above: a concurrent change in between is refused, not overwritten.
-        return self._store.replace_dataset(name, spec, current.etag)
+        return self._store.datasets.replace(name, spec, current.etag)
 
     def delete(self, name: str, if_match: str | None) -> None:
-        self._store.delete_dataset(check_name(name), if_match)
+        self._store.datasets.delete(check_name(name), if_match)
 
     def load(self, spec: DatasetSpec, purpose: Purpose | None) -> ValidationReport:
         """Read and validate every annotation file; raise InvalidAnnotations listing every problem."""

@@ -1,8 +1,8 @@
 """Evaluations: a succeeded model measured on a labelled dataset it never saw, and what came of it.
 
-The states and the rules of the Evaluations API live here, as tailor.models keeps those of training; the workers
-run the measurement (tailor.workers -> tailor.automl.evaluation) and record each transition here. Each evaluation
-keeps a report (tailor.reports) beside the model's files.
+The rules of the Evaluations API live here (its states in tailor.enums), as tailor.models keeps those of training;
+the workers run the measurement (tailor.workers -> tailor.automl.evaluation) and record each transition here. Each
+evaluation keeps a report (tailor.reports) beside the model's files.
 """
 
 from __future__ import annotations
@@ -11,37 +11,15 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .datasets import check_name
+from .enums import EvaluationFailureCode, EvaluationStatus, ModelStatus  # and importable from here, as before
 from .errors import InvalidInput, NotFound, TailorError
-from .models import ModelStatus
 
 if TYPE_CHECKING:
     from .store import Page, Store
-
-
-class EvaluationStatus(str, Enum):
-    NOT_STARTED = "notStarted"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    def is_final(self) -> bool:
-        return self in (EvaluationStatus.SUCCEEDED, EvaluationStatus.FAILED)
-
-
-class EvaluationFailureCode(str, Enum):
-    """`error.code` of a failed evaluation (API.md)."""
-
-    INTERNAL_SERVER_ERROR = "internalServerError"
-    MODEL_NOT_FOUND = "modelNotFound"
-    DATASET_NOT_FOUND = "datasetNotFound"
-    DATASET_ANNOTATIONS_INVALID = "datasetAnnotationsInvalid"
-    DATASET_EMPTY = "datasetEmpty"
-    INCORRECT_MODEL_KIND = "incorrectModelKind"
 
 
 @dataclass(frozen=True)
@@ -88,13 +66,13 @@ class EvaluationService:
         and has the model's kind of annotations. The same facts are checked again when the job runs (they can change
         in between); then they end the evaluation with a failure code."""
         check_name(name, "evaluation")
-        model = self._store.get_model(check_name(model_name, "model"))
+        model = self._store.models.get(check_name(model_name, "model"))
         if model.status is not ModelStatus.SUCCEEDED:
             raise EvaluationConflict(
                 f"model {model_name!r} is {model.status.value}; only a succeeded model can be evaluated"
             )
         try:
-            dataset = self._store.get_dataset(check_name(test_dataset_name))
+            dataset = self._store.datasets.get(check_name(test_dataset_name))
         except NotFound:
             raise InvalidInput(
                 f"there is no dataset named {test_dataset_name!r}", target="evaluationParameters.testDatasetName"
@@ -106,16 +84,16 @@ class EvaluationService:
                 f"{kind.value} is evaluated on {kind.annotation_kind.value} datasets",
                 target="evaluationParameters.testDatasetName",
             )
-        evaluation = self._store.insert_evaluation(model_name, name, test_dataset_name)
+        evaluation = self._store.evaluations.insert(model_name, name, test_dataset_name)
         self._queue.enqueue_evaluation(model_name, name)
         return evaluation
 
     def get(self, model_name: str, name: str) -> Evaluation:
-        return self._store.get_evaluation(check_name(model_name, "model"), check_name(name, "evaluation"))
+        return self._store.evaluations.get(check_name(model_name, "model"), check_name(name, "evaluation"))
 
     def list(self, model_name: str, skip: int, top: int) -> Page[Evaluation]:
-        self._store.get_model(check_name(model_name, "model"))  # 404 for a model that does not exist
-        return self._store.list_evaluations(model_name, skip, top)
+        self._store.models.get(check_name(model_name, "model"))  # 404 for a model that does not exist
+        return self._store.evaluations.list(model_name, skip, top)
 
     def delete(self, model_name: str, name: str) -> None:
         """Only a finished evaluation can be deleted: a running one would write its report after the delete."""
@@ -124,7 +102,7 @@ class EvaluationService:
             raise EvaluationConflict(
                 f"evaluation {name!r} is {evaluation.status.value}; it can be deleted once it has succeeded or failed"
             )
-        self._store.delete_evaluation(model_name, name, expected_status=evaluation.status)
+        self._store.evaluations.delete(model_name, name, expected_status=evaluation.status)
         if evaluation.report:
             shutil.rmtree(evaluation.report, ignore_errors=True)
 

@@ -1,7 +1,8 @@
 """Models: a training request over a dataset and a budget, and what became of it.
 
-The states, the transitions between them and the rules of the Models API live here; `tailor.api` translates the
-wire format, the workers run the training (tailor.workers -> tailor.automl) and record each transition here.
+The transitions between the states (named in tailor.enums) and the rules of the Models API live here; `tailor.api`
+translates the wire format, the workers run the training (tailor.workers -> tailor.automl) and record each transition
+here.
 """
 
 from __future__ import annotations
@@ -11,52 +12,15 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .coco import AnnotationKind
 from .datasets import check_name
+from .enums import FailureCode, ModelKind, ModelStatus  # and importable from here, as before
 from .errors import InvalidInput, NotFound, TailorError
 
 if TYPE_CHECKING:
     from .store import Page, Store
-
-
-class ModelKind(str, Enum):
-    CLASSIFIER = "Generic-Classifier"
-    DETECTOR = "Generic-Detector"
-    PRODUCT_RECOGNIZER = "Product-Recognizer"
-
-    @property
-    def annotation_kind(self) -> AnnotationKind:
-        return AnnotationKind.DETECTION if self is ModelKind.DETECTOR else AnnotationKind.CLASSIFICATION
-
-    @property
-    def max_budget_hours(self) -> float:
-        return 1344 if self is ModelKind.DETECTOR else 336
-
-
-class ModelStatus(str, Enum):
-    NOT_STARTED = "notStarted"
-    TRAINING = "training"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLING = "cancelling"
-    CANCELLED = "cancelled"
-
-    def is_final(self) -> bool:
-        return self in (ModelStatus.SUCCEEDED, ModelStatus.FAILED, ModelStatus.CANCELLED)
-
-
-class FailureCode(str, Enum):
-    """`error.code` of a failed training (API.md)."""
-
-    DIVERGED = "diverged"
-    NOT_ENOUGH_BUDGET = "notEnoughBudget"
-    DATASET_CORRUPT = "datasetCorrupt"
-    DATASET_NOT_FOUND = "datasetNotFound"
-    UNKNOWN = "unknown"
 
 
 REPORT_FOLDER = "report"  # inside a model's artifact folder
@@ -174,12 +138,12 @@ class ModelService:
             )
         if test_dataset_name is not None:
             self._dataset(test_dataset_name, "evaluationParameters.testDatasetName")
-        model = self._store.insert_model(name, training, test_dataset_name, owner)
+        model = self._store.models.insert(name, training, test_dataset_name, owner)
         self._queue.enqueue_training(name)
         return model
 
     def get(self, name: str) -> Model:
-        return self._store.get_model(check_name(name, "model"))
+        return self._store.models.get(check_name(name, "model"))
 
     def _check_limits(self, training: TrainingParameters, owner: str | None) -> None:
         limits, budget = self._limits, training.time_budget_in_hours
@@ -190,7 +154,7 @@ class ModelService:
                 target="trainingParameters.timeBudgetInHours",
             )
         if limits.max_hours_per_key is not None and owner is not None:
-            held = self._store.budget_hours_of(owner)
+            held = self._store.models.budget_hours_of(owner)
             if held + budget > limits.max_hours_per_key:
                 raise InvalidInput(
                     f"this key's models already hold {held:g} h of budget; {budget:g} h more would pass its limit of "
@@ -199,7 +163,7 @@ class ModelService:
                 )
 
     def list(self, skip: int, top: int) -> Page[Model]:
-        return self._store.list_models(skip, top)
+        return self._store.models.list(skip, top)
 
     def delete(self, name: str) -> None:
         """Delete the record (and its evaluations'), then its files (every attempt's, the evaluations' reports); the
@@ -207,12 +171,12 @@ class ModelService:
         model = self.get(name)
         if not model.status.is_final():
             raise ModelConflict(name, model.status, "deleted")
-        evaluating = self._store.active_evaluations_of(name)
+        evaluating = self._store.evaluations.active_of(name)
         if evaluating:
             raise ModelConflict(
                 name, model.status, "deleted", f"evaluation {evaluating[0]!r} of it is still running; delete it after"
             )
-        self._store.delete_model(name, expected_status=model.status)
+        self._store.models.delete(name, expected_status=model.status)
         self._on_deleted(name)
         if model.artifact:
             shutil.rmtree(Path(model.artifact).parent, ignore_errors=True)
@@ -231,15 +195,15 @@ class ModelService:
             return model
         if model.status is ModelStatus.NOT_STARTED:
             # Not picked up yet: cancelled at once; a worker that picks it up later finds it final and skips it.
-            moved = self._store.move_model(name, ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
+            moved = self._store.models.move(name, ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
             if moved is not None:
                 return moved
-        moved = self._store.move_model(name, ModelStatus.TRAINING, ModelStatus.CANCELLING)
+        moved = self._store.models.move(name, ModelStatus.TRAINING, ModelStatus.CANCELLING)
         self._queue.request_cancel(name)
         return moved or self.get(name)
 
     def _dataset(self, name: str, target: str):
         try:
-            return self._store.get_dataset(check_name(name))
+            return self._store.datasets.get(check_name(name))
         except NotFound:
             raise InvalidInput(f"there is no dataset named {name!r}", target=target) from None

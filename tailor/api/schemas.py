@@ -15,9 +15,10 @@ from pydantic.alias_generators import to_camel
 from ..blobs import Access, AuthKind
 from ..coco import AnnotationKind
 from ..datasets import Dataset, DatasetChanges, DatasetSpec
+from ..enums import EvaluationStatus, ModelKind, ModelStatus
 from ..errors import InvalidInput
-from ..evaluations import Evaluation, EvaluationStatus
-from ..models import Model, ModelKind, ModelStatus, TrainingParameters
+from ..evaluations import Evaluation
+from ..models import Model, TrainingParameters
 from ..predictions import Prediction
 
 API_VERSIONS = ("2023-02-01-preview", "2023-04-01-preview")

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..coco import CocoDataset
-from ..evaluations import EvaluationFailureCode
+from ..enums import EvaluationFailureCode
 from ..reports import Predictions, most_confidently_wrong
 from .artifact import ArtifactError
 from .failures import EvaluationFailed, TrainingFailed

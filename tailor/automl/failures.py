@@ -1,10 +1,9 @@
-"""How a training or an evaluation ends other than with a result. Codes are those of API.md (tailor.models.FailureCode,
-tailor.evaluations.EvaluationFailureCode)."""
+"""How a training or an evaluation ends other than with a result. Codes are those of API.md (tailor.enums.FailureCode,
+tailor.enums.EvaluationFailureCode)."""
 
 from __future__ import annotations
 
-from ..evaluations import EvaluationFailureCode
-from ..models import FailureCode
+from ..enums import EvaluationFailureCode, FailureCode
 
 
 class TrainingFailed(Exception):

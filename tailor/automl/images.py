@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image, ImageOps
 
 from ..coco import MAX_IMAGE_BYTES
-from ..models import FailureCode
+from ..enums import FailureCode
 from .failures import TrainingFailed
 
 Fetch = Callable[[str, int], bytes]

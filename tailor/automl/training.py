@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from ..coco import CocoDataset
-from ..models import FailureCode
+from ..enums import FailureCode
 from ..reports import DetectionPredictions, Predictions, most_confidently_wrong
 from .artifact import ArtifactConfig, Classifier, MemberConfig, write_artifact
 from .backbones import Backbone, available_backbones, build_backbone

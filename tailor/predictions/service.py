@@ -23,8 +23,9 @@ import anyio.to_thread
 
 from ..blobs import BlobPolicy, BlobReader
 from ..datasets import check_name
+from ..enums import ModelStatus
 from ..errors import BlobError, BlobTooLarge, TailorError
-from ..models import Model, ModelStatus
+from ..models import Model
 from .batcher import Batcher
 from .cache import Loaded, ModelCache, ModelKey
 from ..automl.images import DETECTION_KEEP_SIDE, KEEP_SIDE
@@ -134,7 +135,7 @@ class PredictionService:
     def start(self) -> None:
         """Preload the most recently used models (before the first request is taken), then start the threads."""
         if self._config.preload:
-            self.cache.preload(_key(m) for m in self._store.recently_used_models(self._config.preload))
+            self.cache.preload(_key(m) for m in self._store.models.recently_used(self._config.preload))
         self.batcher.start()
         self._keeper.start()
 
@@ -161,7 +162,7 @@ class PredictionService:
         return Prediction(decoded.width, decoded.height, tags=tags)
 
     def _submit(self, model_name: str, image: bytes | ImageUrl):
-        model = self._store.get_model(check_name(model_name, "model"))
+        model = self._store.models.get(check_name(model_name, "model"))
         if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
             raise ModelNotReady(model.name, model.status)
         data = self._fetch(image.url) if isinstance(image, ImageUrl) else image
@@ -216,7 +217,7 @@ class PredictionService:
         with self._used_lock:
             used, self._used = self._used, {}
         try:
-            self._store.record_model_use(used)
+            self._store.models.record_use(used)
         except Exception:
             log.warning("model usage could not be recorded", exc_info=True)
 
@@ -250,7 +251,7 @@ class _Keeper:
         self._seen: datetime | None = None
 
     def start(self) -> None:
-        ready = self._service._store.models_updated_since(ModelStatus.SUCCEEDED, None)
+        ready = self._service._store.models.updated_since(ModelStatus.SUCCEEDED, None)
         self._seen = max((m.updated for m in ready), default=datetime.fromtimestamp(0, UTC))
         self._thread.start()
 
@@ -269,11 +270,11 @@ class _Keeper:
     def look(self) -> None:
         service, store = self._service, self._service._store
         service.flush_usage()
-        succeeded = store.models_updated_since(ModelStatus.SUCCEEDED, self._seen)
+        succeeded = store.models.updated_since(ModelStatus.SUCCEEDED, self._seen)
         if succeeded:
             self._seen = max(m.updated for m in succeeded)
             service.cache.preload(_key(m) for m in reversed(succeeded))  # the newest ends most recently used
-        present = set(store.model_names_in([ModelStatus.SUCCEEDED]))
+        present = set(store.models.names_in([ModelStatus.SUCCEEDED]))
         for name in service.cache.names():
             if name not in present:
                 service.forget(name)

@@ -1,10 +1,25 @@
-"""The metadata store: datasets (and later models and evaluations) in SQLite or PostgreSQL, through SQLAlchemy.
+"""The metadata store: datasets, models and evaluations in SQLite or PostgreSQL, through SQLAlchemy.
 
-One `Store` per process; every method is a short transaction. Names are unique in the database itself, so two
-concurrent creations of one name cannot both succeed. Failures are tailor.errors: AlreadyExists, NotFound,
-EtagMismatch.
+    Store.connect(url)                        _store.py: the engine and its tables; one Store per process
+    ├── .datasets      DatasetRecords(db)     _datasets.py
+    ├── .models        ModelRecords(db)       _models.py
+    └── .evaluations   EvaluationRecords(db)  _evaluations.py
+    db: Database                              _database.py: session() (one transaction), now(), utc(); and the
+                                              helpers compare_and_set(session, Row, where, values), page(...)
+    the tables                                _tables.py
+
+Each repository is built with the one Database and nothing else; every method is one short transaction. Names are
+unique in the database itself, so two concurrent creations of one name cannot both succeed. A write that depends on
+what was read (a status change, a delete in the status it was read in, a change under an eTag) is one
+compare_and_set: when the row changed in between it misses (the method answers None or raises) instead of
+overwriting. Failures are tailor.errors: AlreadyExists, NotFound, EtagMismatch.
+
+A new kind of record: its table in _tables.py, one `_<things>.py` with a `ThingRecords(db)` class whose methods
+read well after its attribute (`store.things.get(name)`, `.insert`, `.list`, `.move`, ...), and one line in
+`Store.__init__`.
 """
 
-from ._store import Page, Store
+from ._database import Page
+from ._store import Store
 
 __all__ = ["Page", "Store"]

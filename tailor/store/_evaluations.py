@@ -2,72 +2,71 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.exc import IntegrityError
 
+from ..enums import EvaluationFailureCode, EvaluationStatus
 from ..errors import AlreadyExists, NotFound
-from ..evaluations import Evaluation, EvaluationError, EvaluationFailureCode, EvaluationStatus
+from ..evaluations import Evaluation, EvaluationError
+from ._database import DELETE, Database, Page, compare_and_set, page, utc
 from ._tables import EvaluationRow
-
-if TYPE_CHECKING:
-    from ._store import Page
 
 ACTIVE = (EvaluationStatus.NOT_STARTED.value, EvaluationStatus.RUNNING.value)
 
 
 class EvaluationRecords:
-    """Mixed into Store: the evaluation part of the metadata store."""
+    def __init__(self, db: Database):
+        self._db = db
 
-    def insert_evaluation(self, model_name: str, name: str, test_dataset_name: str) -> Evaluation:
-        now = self._now()
+    def insert(self, model_name: str, name: str, test_dataset_name: str) -> Evaluation:
+        now = self._db.now()
         row = EvaluationRow(
             model_name=model_name, name=name, test_dataset_name=test_dataset_name,
             status=EvaluationStatus.NOT_STARTED.value, created_at=now, updated_at=now, attempt=0,
         )
         try:
-            with self._session() as session:
+            with self._db.session() as session:
                 session.add(row)
         except IntegrityError:
             raise AlreadyExists("evaluation", name) from None
-        return _evaluation(row, self._utc)
+        return _evaluation(row)
 
-    def get_evaluation(self, model_name: str, name: str) -> Evaluation:
-        with self._session() as session:
+    def get(self, model_name: str, name: str) -> Evaluation:
+        with self._db.session() as session:
             row = session.scalar(_one(model_name, name))
             if row is None:
                 raise NotFound("evaluation", name)
-            return _evaluation(row, self._utc)
+            return _evaluation(row)
 
-    def list_evaluations(self, model_name: str, skip: int, top: int) -> Page[Evaluation]:
-        from ._store import Page
+    def list(self, model_name: str, skip: int, top: int) -> Page[Evaluation]:
+        query = (
+            select(EvaluationRow).where(EvaluationRow.model_name == model_name)
+            .order_by(EvaluationRow.created_at, EvaluationRow.id)
+        )
+        with self._db.session() as session:
+            return page(session, query, skip, top, _evaluation)
 
-        with self._session() as session:
-            rows = session.scalars(
-                select(EvaluationRow).where(EvaluationRow.model_name == model_name)
-                .order_by(EvaluationRow.created_at, EvaluationRow.id).offset(skip).limit(top + 1)
-            ).all()
-            return Page([_evaluation(r, self._utc) for r in rows[:top]], more=len(rows) > top)
-
-    def unfinished_evaluations(self) -> list[tuple[str, str]]:
+    def unfinished(self) -> list[tuple[str, str]]:
         """(model, evaluation) of every evaluation not yet succeeded or failed, oldest first."""
-        with self._session() as session:
+        with self._db.session() as session:
             rows = session.execute(
                 select(EvaluationRow.model_name, EvaluationRow.name)
                 .where(EvaluationRow.status.in_(ACTIVE)).order_by(EvaluationRow.id)
             ).all()
             return [(model, name) for model, name in rows]
 
-    def active_evaluations_of(self, model_name: str) -> list[str]:
-        with self._session() as session:
+    def active_of(self, model_name: str) -> list[str]:
+        """Names of the model's evaluations not yet succeeded or failed, oldest first."""
+        with self._db.session() as session:
             return list(session.scalars(
                 select(EvaluationRow.name)
                 .where(EvaluationRow.model_name == model_name, EvaluationRow.status.in_(ACTIVE))
                 .order_by(EvaluationRow.id)
             ))
 
-    def move_evaluation(
+    def move(
         self,
         model_name: str,
         name: str,
@@ -83,31 +82,32 @@ class EvaluationRecords:
         error = values.pop("error", None)
         if error is not None:
             values.update(error_code=error.code.value, error_message=error.message)
-        values.update(status=to_status.value, updated_at=self._now())
-        condition = (
-            (EvaluationRow.model_name == model_name) & (EvaluationRow.name == name)
-            & (EvaluationRow.status == from_status.value)
-        )
+        values.update(status=to_status.value, updated_at=self._db.now())
+        condition = _key(model_name, name) & (EvaluationRow.status == from_status.value)
         if expected_attempt is not None:
             condition &= EvaluationRow.attempt == expected_attempt
-        with self._session() as session:
-            if session.execute(update(EvaluationRow).where(condition).values(**values)).rowcount == 0:
+        with self._db.session() as session:
+            if not compare_and_set(session, EvaluationRow, condition, values):
                 return None
-            return _evaluation(session.scalar(_one(model_name, name)), self._utc)
+            return _evaluation(session.scalar(_one(model_name, name)))
 
-    def delete_evaluation(self, model_name: str, name: str, expected_status: EvaluationStatus) -> None:
-        with self._session() as session:
-            row = session.scalar(_one(model_name, name).where(EvaluationRow.status == expected_status.value))
-            if row is None:
+    def delete(self, model_name: str, name: str, expected_status: EvaluationStatus) -> None:
+        """Only while it is still `expected_status`."""
+        condition = _key(model_name, name) & (EvaluationRow.status == expected_status.value)
+        with self._db.session() as session:
+            if not compare_and_set(session, EvaluationRow, condition, DELETE):
                 raise NotFound("evaluation", name)
-            session.delete(row)
 
 
-def _one(model_name: str, name: str):
-    return select(EvaluationRow).where(EvaluationRow.model_name == model_name, EvaluationRow.name == name)
+def _key(model_name: str, name: str) -> ColumnElement[bool]:
+    return (EvaluationRow.model_name == model_name) & (EvaluationRow.name == name)
 
 
-def _evaluation(row: EvaluationRow, utc) -> Evaluation:
+def _one(model_name: str, name: str) -> Select[tuple[EvaluationRow]]:
+    return select(EvaluationRow).where(_key(model_name, name))
+
+
+def _evaluation(row: EvaluationRow) -> Evaluation:
     return Evaluation(
         name=row.name,
         model_name=row.model_name,
@@ -116,7 +116,8 @@ def _evaluation(row: EvaluationRow, utc) -> Evaluation:
         created=utc(row.created_at),
         updated=utc(row.updated_at),
         performance=row.performance,
-        error=EvaluationError(EvaluationFailureCode(row.error_code), row.error_message or "") if row.error_code else None,
+        error=EvaluationError(EvaluationFailureCode(row.error_code), row.error_message or "")
+        if row.error_code else None,
         report=row.report,
         attempt=row.attempt,
     )

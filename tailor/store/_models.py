@@ -5,26 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import AlreadyExists, NotFound
-from ..models import FailureCode, Model, ModelKind, ModelStatus, TrainingError, TrainingParameters
+from ..models import Model, TrainingError, TrainingParameters
+from ._database import DELETE, Database, Page, compare_and_set, page, utc
 from ._tables import EvaluationRow, ModelRow, ModelUsageRow
-
-if TYPE_CHECKING:
-    from ._store import Page
 
 
 class ModelRecords:
-    """Mixed into Store: the model half of the metadata store."""
+    def __init__(self, db: Database):
+        self._db = db
 
-    def insert_model(
+    def insert(
         self, name: str, training: TrainingParameters, test_dataset_name: str | None, owner: str | None = None
     ) -> Model:
-        now = self._now()
+        now = self._db.now()
         row = ModelRow(
             name=name,
             status=ModelStatus.NOT_STARTED.value,
@@ -40,40 +40,35 @@ class ModelRecords:
             owner=owner,
         )
         try:
-            with self._session() as session:
+            with self._db.session() as session:
                 session.add(row)
         except IntegrityError:
             raise AlreadyExists("model", name) from None
-        return _model(row, self._utc)
+        return _model(row)
 
-    def get_model(self, name: str) -> Model:
-        with self._session() as session:
+    def get(self, name: str) -> Model:
+        with self._db.session() as session:
             row = session.scalar(select(ModelRow).where(ModelRow.name == name))
             if row is None:
                 raise NotFound("model", name)
-            return _model(row, self._utc)
+            return _model(row)
 
-    def list_models(self, skip: int, top: int) -> Page[Model]:
-        from ._store import Page
-
-        with self._session() as session:
-            rows = session.scalars(
-                select(ModelRow).order_by(ModelRow.created_at, ModelRow.id).offset(skip).limit(top + 1)
-            ).all()
-            return Page([_model(r, self._utc) for r in rows[:top]], more=len(rows) > top)
+    def list(self, skip: int, top: int) -> Page[Model]:
+        with self._db.session() as session:
+            return page(session, select(ModelRow).order_by(ModelRow.created_at, ModelRow.id), skip, top, _model)
 
     def budget_hours_of(self, owner: str) -> float:
         """The sum of the budgets of the models created with one key that still exist."""
-        with self._session() as session:
+        with self._db.session() as session:
             total = session.scalar(select(func.sum(ModelRow.budget_hours)).where(ModelRow.owner == owner))
             return float(total or 0.0)
 
-    def model_names_in(self, statuses: Iterable[ModelStatus]) -> list[str]:
-        with self._session() as session:
+    def names_in(self, statuses: Iterable[ModelStatus]) -> list[str]:
+        with self._db.session() as session:
             wanted = [s.value for s in statuses]
             return list(session.scalars(select(ModelRow.name).where(ModelRow.status.in_(wanted)).order_by(ModelRow.id)))
 
-    def move_model(
+    def move(
         self,
         name: str,
         from_status: ModelStatus,
@@ -85,45 +80,42 @@ class ModelRecords:
         """Set the status (and other columns) only if it is still `from_status` (and the attempt still
         `expected_attempt`, when given); None when it was not."""
         values = _columns(changes)
-        values.update(status=to_status.value, updated_at=self._now())
+        values.update(status=to_status.value, updated_at=self._db.now())
         condition = (ModelRow.name == name) & (ModelRow.status == from_status.value)
         if expected_attempt is not None:
             condition &= ModelRow.attempt == expected_attempt
-        with self._session() as session:
-            done = session.execute(update(ModelRow).where(condition).values(**values))
-            if done.rowcount == 0:
+        with self._db.session() as session:
+            if not compare_and_set(session, ModelRow, condition, values):
                 return None
-            row = session.scalar(select(ModelRow).where(ModelRow.name == name))
-            return _model(row, self._utc)
+            return _model(session.scalar(select(ModelRow).where(ModelRow.name == name)))
 
-    def update_model(self, name: str, **changes: Any) -> None:
-        """Columns that are not the status (progress, the attempt's bill so far)."""
-        with self._session() as session:
+    def update(self, name: str, **changes: Any) -> None:
+        """Columns that are not the status (progress, the attempt's bill so far): written whatever the status."""
+        with self._db.session() as session:
             session.execute(update(ModelRow).where(ModelRow.name == name).values(**_columns(changes)))
 
-    def delete_model(self, name: str, expected_status: ModelStatus) -> None:
-        with self._session() as session:
-            done = session.execute(
-                delete(ModelRow).where(ModelRow.name == name, ModelRow.status == expected_status.value)
-            )
-            if done.rowcount == 0:
+    def delete(self, name: str, expected_status: ModelStatus) -> None:
+        """The model, its usage and its evaluations, in one transaction; only while it is still `expected_status`."""
+        condition = (ModelRow.name == name) & (ModelRow.status == expected_status.value)
+        with self._db.session() as session:
+            if not compare_and_set(session, ModelRow, condition, DELETE):
                 raise NotFound("model", name)
             session.execute(delete(ModelUsageRow).where(ModelUsageRow.name == name))
             session.execute(delete(EvaluationRow).where(EvaluationRow.model_name == name))
 
     # Usage by analyze -----------------------------------------------------------------------------------------
 
-    def record_model_use(self, last_used: Mapping[str, datetime]) -> None:
+    def record_use(self, last_used: Mapping[str, datetime]) -> None:
         """When each model was last used (only moves forward); names of models that no longer exist are skipped."""
         if not last_used:
             return
         try:
-            self._record_model_use(last_used)
+            self._record_use(last_used)
         except IntegrityError:  # another replica inserted the same name first: now it is an update
-            self._record_model_use(last_used)
+            self._record_use(last_used)
 
-    def _record_model_use(self, last_used: Mapping[str, datetime]) -> None:
-        with self._session() as session:
+    def _record_use(self, last_used: Mapping[str, datetime]) -> None:
+        with self._db.session() as session:
             existing = set(session.scalars(select(ModelRow.name).where(ModelRow.name.in_(list(last_used)))))
             known = {
                 row.name: row
@@ -133,12 +125,12 @@ class ModelRecords:
                 row = known.get(name)
                 if row is None:
                     session.add(ModelUsageRow(name=name, last_used_at=last_used[name]))
-                elif self._utc(row.last_used_at) < last_used[name]:
+                elif utc(row.last_used_at) < last_used[name]:
                     row.last_used_at = last_used[name]
 
-    def recently_used_models(self, limit: int) -> list[Model]:
+    def recently_used(self, limit: int) -> list[Model]:
         """Succeeded models, the most recently used first (then the most recently trained)."""
-        with self._session() as session:
+        with self._db.session() as session:
             rows = session.execute(
                 select(ModelRow, ModelUsageRow.last_used_at)
                 .outerjoin(ModelUsageRow, ModelUsageRow.name == ModelRow.name)
@@ -146,15 +138,15 @@ class ModelRecords:
                 .order_by(ModelUsageRow.last_used_at.desc().nulls_last(), ModelRow.updated_at.desc(), ModelRow.id)
                 .limit(limit)
             ).all()
-            return [_model(row, self._utc) for row, _ in rows]
+            return [_model(row) for row, _ in rows]
 
-    def models_updated_since(self, status: ModelStatus, since: datetime | None) -> list[Model]:
+    def updated_since(self, status: ModelStatus, since: datetime | None) -> list[Model]:
         """Models in `status` changed after `since` (all of them when None), oldest change first."""
-        with self._session() as session:
+        with self._db.session() as session:
             query = select(ModelRow).where(ModelRow.status == status.value)
             if since is not None:
                 query = query.where(ModelRow.updated_at > since)
-            return [_model(r, self._utc) for r in session.scalars(query.order_by(ModelRow.updated_at, ModelRow.id))]
+            return [_model(r) for r in session.scalars(query.order_by(ModelRow.updated_at, ModelRow.id))]
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +158,7 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _model(row: ModelRow, utc) -> Model:
+def _model(row: ModelRow) -> Model:
     return Model(
         name=row.name,
         status=ModelStatus(row.status),

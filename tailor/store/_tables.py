@@ -63,7 +63,7 @@ class ModelUsageRow(Base):
 
 
 class EvaluationRow(Base):
-    """An evaluation belongs to its model: it is deleted with it (tailor.store._evaluations)."""
+    """An evaluation belongs to its model: it is deleted with it (ModelRecords.delete, tailor.store._models)."""
 
     __tablename__ = "evaluations"
     __table_args__ = (UniqueConstraint("model_name", "name"),)

@@ -16,7 +16,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
 
-from ..models import ModelStatus
+from ..enums import ModelStatus
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
@@ -89,12 +89,12 @@ class ArqQueue:
         self._context = context
 
     def enqueue_training(self, model_name: str) -> None:
-        model = self._context.store.get_model(model_name)
+        model = self._context.store.models.get(model_name)
         # One job id per model instance: a model deleted and created again under its name is a new job.
         asyncio.run(self._enqueue("train_model", f"train:{model_name}:{model.created.timestamp():.6f}", model_name))
 
     def enqueue_evaluation(self, model_name: str, evaluation_name: str) -> None:
-        evaluation = self._context.store.get_evaluation(model_name, evaluation_name)
+        evaluation = self._context.store.evaluations.get(model_name, evaluation_name)
         job_id = f"evaluate:{model_name}:{evaluation_name}:{evaluation.created.timestamp():.6f}"
         asyncio.run(self._enqueue("evaluate_model", job_id, model_name, evaluation_name))
 
@@ -104,9 +104,9 @@ class ArqQueue:
     def start(self) -> None:
         """Models created but never queued (the API stopped in between) are queued again; arq's job ids make a
         second enqueue of a queued job a no-op."""
-        for name in self._context.store.model_names_in([ModelStatus.NOT_STARTED]):
+        for name in self._context.store.models.names_in([ModelStatus.NOT_STARTED]):
             self.enqueue_training(name)
-        for model_name, evaluation_name in self._context.store.unfinished_evaluations():
+        for model_name, evaluation_name in self._context.store.evaluations.unfinished():
             self.enqueue_evaluation(model_name, evaluation_name)
 
     def stop(self) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 from ..automl.failures import EvaluationFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
+from ..enums import EvaluationFailureCode, EvaluationStatus, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
-from ..models import Model, ModelKind, ModelStatus
+from ..evaluations import EvaluationError
+from ..models import Model
 from .context import JobContext
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,14 @@ def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -
     already final, or another worker holds it)."""
     store = context.store
     try:
-        evaluation = store.get_evaluation(model_name, evaluation_name)
+        evaluation = store.evaluations.get(model_name, evaluation_name)
     except NotFound:
         return None
     if evaluation.status.is_final():
         return None
     # A crashed attempt left it `running`: this attempt replaces it.
     attempt = evaluation.attempt + 1
-    started = store.move_evaluation(
+    started = store.evaluations.move(
         model_name, evaluation_name, evaluation.status, EvaluationStatus.RUNNING,
         expected_attempt=evaluation.attempt, attempt=attempt,
     )
@@ -67,7 +68,7 @@ def measure(context: JobContext, model: Model, dataset_name: str, report_folder:
 
     store = context.store
     try:
-        dataset = store.get_dataset(dataset_name)
+        dataset = store.datasets.get(dataset_name)
     except NotFound:
         raise EvaluationFailed(
             EvaluationFailureCode.DATASET_NOT_FOUND, f"the dataset {dataset_name!r} no longer exists"
@@ -106,7 +107,7 @@ def measure(context: JobContext, model: Model, dataset_name: str, report_folder:
 
 def _succeeded_model(context: JobContext, model_name: str) -> Model:
     try:
-        model = context.store.get_model(model_name)
+        model = context.store.models.get(model_name)
     except NotFound:
         raise EvaluationFailed(EvaluationFailureCode.MODEL_NOT_FOUND, f"the model {model_name!r} no longer exists") from None
     if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
@@ -118,7 +119,7 @@ def _succeeded_model(context: JobContext, model_name: str) -> Model:
 
 
 def _end(context: JobContext, model_name: str, name: str, status: EvaluationStatus, **changes: Any) -> EvaluationStatus:
-    moved = context.store.move_evaluation(model_name, name, EvaluationStatus.RUNNING, status, **changes)
+    moved = context.store.evaluations.move(model_name, name, EvaluationStatus.RUNNING, status, **changes)
     if moved is None:
         log.warning("evaluation %s of %s changed under its job; its result is dropped", name, model_name)
     return status

@@ -13,8 +13,9 @@ from typing import Any
 from ..automl.failures import EvaluationFailed, TrainingCancelled, TrainingFailed
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
+from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..models import REPORT_FOLDER, FailureCode, ModelKind, ModelStatus, TrainingError
+from ..models import REPORT_FOLDER, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
 
@@ -27,17 +28,17 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
     gone, already final, or another worker holds it)."""
     store = context.store
     try:
-        model = store.get_model(model_name)
+        model = store.models.get(model_name)
     except NotFound:
         return None
     if model.status.is_final():
         return None
     if model.status is ModelStatus.CANCELLING:
-        store.move_model(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED)
+        store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED)
         return ModelStatus.CANCELLED
     # A crashed attempt left the model in `training`: this attempt replaces it, and its time is not billed.
     attempt = model.attempt + 1
-    started = store.move_model(
+    started = store.models.move(
         model_name, model.status, ModelStatus.TRAINING, expected_attempt=model.attempt,
         attempt=attempt, billed_seconds=0.0, progress={"phase": "loading", "attempt": attempt},
     )
@@ -73,7 +74,7 @@ def _measure_and_report(context: JobContext, model_name: str, result) -> tuple[d
     keeps its weights whatever happens here: a report that cannot be written is logged, not a failed training."""
     from ..reports import write_report
 
-    model = context.store.get_model(model_name)
+    model = context.store.models.get(model_name)
     folder = result.artifact_dir / REPORT_FOLDER
     reported: dict[str, Any] = {"validationPerformance": result.performance}
     if model.test_dataset_name:
@@ -107,9 +108,9 @@ def _train(model_name: str, attempt: int, context: JobContext):
     # its steps too, not only once the search has begun.
     watch.stop_if_cancelled()
     store = context.store
-    model = store.get_model(model_name)
+    model = store.models.get(model_name)
     try:
-        dataset = store.get_dataset(model.training.training_dataset_name)
+        dataset = store.datasets.get(model.training.training_dataset_name)
     except NotFound:
         raise TrainingFailed(
             FailureCode.DATASET_NOT_FOUND, f"the dataset {model.training.training_dataset_name!r} no longer exists"
@@ -139,10 +140,10 @@ def _train(model_name: str, attempt: int, context: JobContext):
 
 def _end(context: JobContext, model_name: str, status: ModelStatus, **changes: Any) -> ModelStatus:
     store = context.store
-    moved = store.move_model(model_name, ModelStatus.TRAINING, status, **changes)
+    moved = store.models.move(model_name, ModelStatus.TRAINING, status, **changes)
     if moved is None:  # a cancel arrived after the last check: the cancel wins, what was billed is kept
         billed = changes.get("billed_seconds", 0.0)
-        moved = store.move_model(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=billed)
+        moved = store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=billed)
         status = ModelStatus.CANCELLED
     return status
 
@@ -159,7 +160,7 @@ class _Watch:
         self._cancelled = False
 
     def record(self, progress: dict[str, Any]) -> None:
-        self._store.update_model(
+        self._store.models.update(
             self._name, progress={**progress, "attempt": self._attempt},
             billed_seconds=progress.get("budgetUsedSeconds", 0.0),
         )
@@ -168,7 +169,7 @@ class _Watch:
         now = self._clock()
         if not self._cancelled and now - self._last_poll >= POLL_SECONDS:
             self._last_poll = now
-            self._cancelled = self._store.get_model(self._name).status is ModelStatus.CANCELLING
+            self._cancelled = self._store.models.get(self._name).status is ModelStatus.CANCELLING
         return self._cancelled
 
     def stop_if_cancelled(self) -> None:

@@ -10,8 +10,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from ..evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
-from ..models import FailureCode, ModelStatus, TrainingError
+from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
+from ..evaluations import EvaluationError
+from ..models import TrainingError
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
@@ -71,9 +72,9 @@ class InProcessRunner:
 
     def start(self) -> None:
         unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
-        for name in self._context.store.model_names_in(unfinished):
+        for name in self._context.store.models.names_in(unfinished):
             self._jobs.put(_Job(name))
-        for model_name, evaluation_name in self._context.store.unfinished_evaluations():
+        for model_name, evaluation_name in self._context.store.evaluations.unfinished():
             self._jobs.put(_Job(model_name, evaluation_name))
         for thread in self._threads:
             thread.start()
@@ -114,10 +115,10 @@ class InProcessRunner:
         store = self._context.store
         if job.evaluation_name is not None:
             error = EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message)
-            store.move_evaluation(
+            store.evaluations.move(
                 job.model_name, job.evaluation_name, EvaluationStatus.RUNNING, EvaluationStatus.FAILED, error=error
             )
             return
         name, error = job.model_name, TrainingError(FailureCode.UNKNOWN, message)
-        if store.move_model(name, ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=0.0) is None:
-            store.move_model(name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=0.0)
+        if store.models.move(name, ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=0.0) is None:
+            store.models.move(name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=0.0)

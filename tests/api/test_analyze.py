@@ -37,9 +37,9 @@ def add_model(settings: Settings, name: str, artifact: Path, status: ModelStatus
     shutil.copytree(artifact, target)
     store = Store.connect(settings.resolved_database_url)
     try:
-        store.insert_model(name, TrainingParameters("shapes", 0.01), None)
+        store.models.insert(name, TrainingParameters("shapes", 0.01), None)
         if status is not ModelStatus.NOT_STARTED:
-            store.move_model(name, ModelStatus.NOT_STARTED, status, artifact=str(target))
+            store.models.move(name, ModelStatus.NOT_STARTED, status, artifact=str(target))
     finally:
         store.close()
 
@@ -269,7 +269,7 @@ def test_preloaded_at_start_most_recently_used_first_and_when_training_succeeds(
         assert predictions.cache.loads == 1
         # A worker (here: this test, as a worker would) records that a training succeeded: the model is preloaded.
         store = Store.connect(settings.resolved_database_url)
-        store.move_model("later", ModelStatus.TRAINING, ModelStatus.SUCCEEDED)
+        store.models.move("later", ModelStatus.TRAINING, ModelStatus.SUCCEEDED)
         store.close()
         deadline = time.monotonic() + 20
         while "later" not in predictions.cache.names():

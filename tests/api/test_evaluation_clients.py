@@ -38,7 +38,7 @@ def live(tmp_path: Path, shapes_model: Path):
     add_model(settings, "m", shapes_model)
     test = shapes_dataset(Path(settings.data_roots[0]) / "test", classes=3, per_class=3, seed=9)
     store = Store.connect(settings.resolved_database_url)
-    store.insert_dataset("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
+    store.datasets.insert("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
     store.close()
     with LiveServer(settings) as server:
         yield server

@@ -76,7 +76,7 @@ def test_evaluate_read_list_report_and_delete(api: Api, settings: Settings) -> N
     for bad in ("report.json", "..%2F..%2Ftailor.db", "nothing.png"):
         assert api.call("GET", f"models/m/evaluations/e/report/{bad}").status_code == 404
 
-    report_folder = Path(Store.connect(settings.resolved_database_url).get_evaluation("m", "e").report)
+    report_folder = Path(Store.connect(settings.resolved_database_url).evaluations.get("m", "e").report)
     assert report_folder.is_dir()
     assert api.call("DELETE", "models/m/evaluations/e").status_code == 204
     gone = api.call("GET", "models/m/evaluations/e")
@@ -115,7 +115,7 @@ def test_refused_at_once(api: Api, settings: Settings) -> None:
     wait_for_evaluation(api, "m", "e")
 
     store = Store.connect(settings.resolved_database_url)
-    store.insert_model("training", TrainingParameters("test", 0.01), None)  # not started: nothing to evaluate yet
+    store.models.insert("training", TrainingParameters("test", 0.01), None)  # not started: nothing to evaluate yet
     not_ready = evaluate(api, model="training")
     assert not_ready.status_code == 409 and "only a succeeded model" in error_of(not_ready)["message"]
     assert api.call("GET", "models/nope/evaluations").status_code == 404
@@ -124,13 +124,13 @@ def test_refused_at_once(api: Api, settings: Settings) -> None:
 
 def test_running_evaluations_hold_their_model(api: Api, settings: Settings) -> None:
     store = Store.connect(settings.resolved_database_url)
-    store.insert_evaluation("m", "busy", "test")
-    store.move_evaluation("m", "busy", EvaluationStatus.NOT_STARTED, EvaluationStatus.RUNNING, attempt=1)
+    store.evaluations.insert("m", "busy", "test")
+    store.evaluations.move("m", "busy", EvaluationStatus.NOT_STARTED, EvaluationStatus.RUNNING, attempt=1)
     busy = api.call("DELETE", "models/m/evaluations/busy")
     assert busy.status_code == 409 and error_of(busy)["code"] == "Conflict"
     held = api.call("DELETE", "models/m")
     assert held.status_code == 409 and "'busy'" in error_of(held)["message"]
-    store.move_evaluation("m", "busy", EvaluationStatus.RUNNING, EvaluationStatus.FAILED)
+    store.evaluations.move("m", "busy", EvaluationStatus.RUNNING, EvaluationStatus.FAILED)
     assert api.call("DELETE", "models/m").status_code == 204
 
 
@@ -143,7 +143,7 @@ def test_deleting_a_model_deletes_its_evaluations_and_their_reports(
     assert any(folder.rglob("report.json"))
     assert api.call("DELETE", "models/m").status_code == 204
     assert not folder.exists()
-    assert Store.connect(settings.resolved_database_url).unfinished_evaluations() == []
+    assert Store.connect(settings.resolved_database_url).evaluations.unfinished() == []
     add_model(settings, "m", shapes_model)  # a new model of the same name starts with no evaluations
     assert api.call("GET", "models/m/evaluations").json()["value"] == []
 

@@ -11,6 +11,7 @@ from tailor.blobs import Access, AuthKind
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
 from tailor.errors import AlreadyExists, EtagMismatch, NotFound
+from tailor.models import TrainingParameters
 from tailor.store import Store
 
 SPEC = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/a.json",), {"team": "vision"}, Access(AuthKind.SAS, "sv=1"))
@@ -25,8 +26,8 @@ def store(database_url: str):
 
 def test_insert_then_get_round_trips_everything(store: Store) -> None:
     before = datetime.now(UTC)
-    made = store.insert_dataset("fruit", SPEC)
-    got = store.get_dataset("fruit")
+    made = store.datasets.insert("fruit", SPEC)
+    got = store.datasets.get("fruit")
     assert got == made
     assert got.spec == SPEC
     assert got.created.tzinfo is not None and got.created >= before.replace(microsecond=0)
@@ -34,10 +35,10 @@ def test_insert_then_get_round_trips_everything(store: Store) -> None:
 
 
 def test_names_are_unique(store: Store) -> None:
-    store.insert_dataset("fruit", SPEC)
+    store.datasets.insert("fruit", SPEC)
     with pytest.raises(AlreadyExists):
-        store.insert_dataset("fruit", SPEC)
-    assert store.count_datasets() == 1
+        store.datasets.insert("fruit", SPEC)
+    assert store.datasets.count() == 1
 
 
 def test_of_concurrent_inserts_of_one_name_exactly_one_wins(store: Store) -> None:
@@ -47,7 +48,7 @@ def test_of_concurrent_inserts_of_one_name_exactly_one_wins(store: Store) -> Non
     def attempt() -> None:
         barrier.wait()
         try:
-            store.insert_dataset("race", SPEC)
+            store.datasets.insert("race", SPEC)
             results.append("created")
         except AlreadyExists:
             results.append("exists")
@@ -62,38 +63,50 @@ def test_of_concurrent_inserts_of_one_name_exactly_one_wins(store: Store) -> Non
 
 def test_missing_records(store: Store) -> None:
     with pytest.raises(NotFound):
-        store.get_dataset("nope")
+        store.datasets.get("nope")
     with pytest.raises(NotFound):
-        store.delete_dataset("nope", None)
+        store.datasets.delete("nope", None)
     with pytest.raises(NotFound):
-        store.replace_dataset("nope", SPEC, None)
+        store.datasets.replace("nope", SPEC, None)
 
 
 def test_replace_is_conditional_on_the_etag(store: Store) -> None:
-    made = store.insert_dataset("fruit", SPEC)
+    made = store.datasets.insert("fruit", SPEC)
     changed = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/b.json", "https://h/c.json"), {}, Access())
     with pytest.raises(EtagMismatch):
-        store.replace_dataset("fruit", changed, "stale")
-    assert store.get_dataset("fruit").spec == SPEC
-    after = store.replace_dataset("fruit", changed, made.etag)
+        store.datasets.replace("fruit", changed, "stale")
+    assert store.datasets.get("fruit").spec == SPEC
+    after = store.datasets.replace("fruit", changed, made.etag)
     assert after.spec == changed and after.etag != made.etag and after.updated >= made.updated
     assert after.created == made.created
 
 
 def test_delete_is_conditional_on_the_etag(store: Store) -> None:
-    made = store.insert_dataset("fruit", SPEC)
+    made = store.datasets.insert("fruit", SPEC)
     with pytest.raises(EtagMismatch):
-        store.delete_dataset("fruit", "stale")
-    store.delete_dataset("fruit", made.etag)
+        store.datasets.delete("fruit", "stale")
+    store.datasets.delete("fruit", made.etag)
     with pytest.raises(NotFound):
-        store.get_dataset("fruit")
+        store.datasets.get("fruit")
 
 
 def test_pages_in_creation_order(store: Store) -> None:
     for k in range(7):
-        store.insert_dataset(f"d{k}", SPEC)
-    first = store.list_datasets(0, 3)
+        store.datasets.insert(f"d{k}", SPEC)
+    first = store.datasets.list(0, 3)
     assert [d.name for d in first.items] == ["d0", "d1", "d2"] and first.more
-    last = store.list_datasets(6, 3)
+    last = store.datasets.list(6, 3)
     assert [d.name for d in last.items] == ["d6"] and not last.more
-    assert store.list_datasets(7, 3).items == []
+    assert store.datasets.list(7, 3).items == []
+
+
+def test_models_and_evaluations_page_in_creation_order_too(store: Store) -> None:
+    for k in range(4):
+        store.models.insert(f"m{k}", TrainingParameters("fruit", 1.0), None)
+        store.evaluations.insert("m0", f"e{k}", "test")
+    store.evaluations.insert("m1", "other", "test")
+    first = store.models.list(0, 3)
+    assert [m.name for m in first.items] == ["m0", "m1", "m2"] and first.more
+    assert [m.name for m in store.models.list(3, 3).items] == ["m3"] and not store.models.list(3, 3).more
+    evaluations = store.evaluations.list("m0", 2, 2)
+    assert [e.name for e in evaluations.items] == ["e2", "e3"] and not evaluations.more

@@ -25,17 +25,17 @@ from .test_jobs import make_context
 def context(tmp_path: Path, shapes_model: Path):
     context = make_context(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
     artifact = shutil.copytree(shapes_model, context.settings.data_dir / "models" / "m" / "attempt-1")
-    context.store.insert_model("m", TrainingParameters("shapes", 0.01), None)
-    context.store.move_model("m", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(artifact))
+    context.store.models.insert("m", TrainingParameters("shapes", 0.01), None)
+    context.store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(artifact))
     test = shapes_dataset(tmp_path / "datasets" / "test", classes=3, per_class=3, seed=9)
-    context.store.insert_dataset("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
+    context.store.datasets.insert("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
     yield context
     context.close()
 
 
 def evaluation(context: JobContext, name: str = "e", dataset: str = "test"):
-    context.store.insert_evaluation("m", name, dataset)
-    return run_evaluation("m", name, context), context.store.get_evaluation("m", name)
+    context.store.evaluations.insert("m", name, dataset)
+    return run_evaluation("m", name, context), context.store.evaluations.get("m", name)
 
 
 def test_an_evaluation_succeeds_with_its_figures_and_report(context: JobContext) -> None:
@@ -50,10 +50,10 @@ def test_an_evaluation_succeeds_with_its_figures_and_report(context: JobContext)
 
 
 def test_an_attempt_that_died_while_running_is_run_again(context: JobContext) -> None:
-    context.store.insert_evaluation("m", "e", "test")
-    context.store.move_evaluation("m", "e", EvaluationStatus.NOT_STARTED, EvaluationStatus.RUNNING, attempt=1)
+    context.store.evaluations.insert("m", "e", "test")
+    context.store.evaluations.move("m", "e", EvaluationStatus.NOT_STARTED, EvaluationStatus.RUNNING, attempt=1)
     assert run_evaluation("m", "e", context) is EvaluationStatus.SUCCEEDED
-    assert context.store.get_evaluation("m", "e").attempt == 2
+    assert context.store.evaluations.get("m", "e").attempt == 2
 
 
 def failure(context: JobContext) -> tuple[EvaluationFailureCode, str]:
@@ -63,14 +63,15 @@ def failure(context: JobContext) -> tuple[EvaluationFailureCode, str]:
 
 
 def test_a_deleted_dataset_is_dataset_not_found(context: JobContext) -> None:
-    context.store.delete_dataset("test", None)
+    context.store.datasets.delete("test", None)
     assert failure(context) == (EvaluationFailureCode.DATASET_NOT_FOUND, "the dataset 'test' no longer exists")
 
 
 def test_a_dataset_recreated_with_boxes_is_incorrect_model_kind(context: JobContext, tmp_path: Path) -> None:
-    spec = context.store.get_dataset("test").spec
-    context.store.delete_dataset("test", None)
-    context.store.insert_dataset("test", DatasetSpec(AnnotationKind.DETECTION, spec.annotation_file_uris, {}, Access()))
+    spec = context.store.datasets.get("test").spec
+    context.store.datasets.delete("test", None)
+    boxes = DatasetSpec(AnnotationKind.DETECTION, spec.annotation_file_uris, {}, Access())
+    context.store.datasets.insert("test", boxes)
     code, message = failure(context)
     assert code is EvaluationFailureCode.INCORRECT_MODEL_KIND and "imageObjectDetection" in message
 
@@ -89,7 +90,7 @@ def test_annotations_emptied_are_dataset_empty(context: JobContext, tmp_path: Pa
 
 
 def test_a_model_whose_files_are_gone_is_model_not_found(context: JobContext) -> None:
-    shutil.rmtree(context.store.get_model("m").artifact)
+    shutil.rmtree(context.store.models.get("m").artifact)
     code, message = failure(context)
     assert code is EvaluationFailureCode.MODEL_NOT_FOUND and "train it again" in message
 

@@ -22,7 +22,7 @@ def make_context(tmp_path: Path, database: str) -> JobContext:
     settings.data_dir.mkdir(parents=True)
     context = JobContext(settings)
     path = shapes_dataset(root / "shapes", classes=2, per_class=4)
-    context.store.insert_dataset("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(path),), {}, Access()))
+    context.store.datasets.insert("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(path),), {}, Access()))
     return context
 
 
@@ -34,7 +34,7 @@ def context(tmp_path: Path):
 
 
 def new_model(context: JobContext, name: str = "m", budget_hours: float = 0.01) -> None:
-    context.store.insert_model(name, TrainingParameters("shapes", budget_hours, ModelKind.CLASSIFIER), None)
+    context.store.models.insert(name, TrainingParameters("shapes", budget_hours, ModelKind.CLASSIFIER), None)
 
 
 def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, database_url: str) -> None:
@@ -42,7 +42,7 @@ def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, data
     context = make_context(tmp_path, database_url)
     new_model(context)
     assert run_training("m", context) is ModelStatus.SUCCEEDED
-    model = context.store.get_model("m")
+    model = context.store.models.get("m")
     assert model.attempt == 1 and model.artifact and Path(model.artifact, "model.safetensors").exists()
     assert 0 < model.billed_seconds <= 36 and model.performance["accuracyTop1"] > 0.5
     studies = optuna.get_all_study_names(storage=context.settings.resolved_database_url)
@@ -54,9 +54,9 @@ def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, data
 
 def test_a_dataset_deleted_before_training_fails_as_dataset_not_found(context: JobContext) -> None:
     new_model(context)
-    context.store.delete_dataset("shapes", None)
+    context.store.datasets.delete("shapes", None)
     assert run_training("m", context) is ModelStatus.FAILED
-    error = context.store.get_model("m").error
+    error = context.store.models.get("m").error
     assert error.code is FailureCode.DATASET_NOT_FOUND and "shapes" in error.message
 
 
@@ -66,24 +66,24 @@ def test_an_unexpected_failure_is_unknown_with_an_incident_id(context: JobContex
     blocked.parent.mkdir(parents=True)
     blocked.write_text("a file where the model's folder must go")  # a real failure, deep inside the job
     assert run_training("m", context) is ModelStatus.FAILED
-    error = context.store.get_model("m").error
+    error = context.store.models.get("m").error
     assert error.code is FailureCode.UNKNOWN and "quote incident" in error.message
 
 
 def test_nothing_to_do_for_final_missing_or_cancelling_models(context: JobContext) -> None:
     assert run_training("absent", context) is None
     new_model(context, "done")
-    context.store.move_model("done", ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
+    context.store.models.move("done", ModelStatus.NOT_STARTED, ModelStatus.CANCELLED)
     assert run_training("done", context) is None
     new_model(context, "stopping")
-    context.store.move_model("stopping", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1)
-    context.store.move_model("stopping", ModelStatus.TRAINING, ModelStatus.CANCELLING)
+    context.store.models.move("stopping", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1)
+    context.store.models.move("stopping", ModelStatus.TRAINING, ModelStatus.CANCELLING)
     assert run_training("stopping", context) is ModelStatus.CANCELLED
 
 
 def test_an_attempt_left_in_training_by_a_crash_is_replaced_and_not_billed(context: JobContext) -> None:
     new_model(context)
-    context.store.move_model("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1, billed_seconds=999.0)
+    context.store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1, billed_seconds=999.0)
     assert run_training("m", context) is ModelStatus.SUCCEEDED
-    model = context.store.get_model("m")
+    model = context.store.models.get("m")
     assert model.attempt == 2 and model.billed_seconds <= 36

@@ -25,7 +25,7 @@ import numpy as np
 import optuna
 import torch
 
-from ...models import FailureCode
+from ...enums import FailureCode
 from ...reports import worst_detected
 from ..backbones import Backbone, available_backbones
 from ..budget import BudgetExhausted, BudgetLedger
