@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..datasets import Dataset, DatasetSpec
 from ..errors import AlreadyExists, EtagMismatch, NotFound
 from ._evaluations import EvaluationRecords
+from ._migrate import upgrade
 from ._models import ModelRecords
-from ._tables import Base, DatasetRow
+from ._tables import DatasetRow
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ class Store(ModelRecords, EvaluationRecords):
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(engine)
+        upgrade(engine)
         return cls(engine)
 
     def close(self) -> None:
