@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from tailor.evaluations import EvaluationStatus
 from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingError, TrainingParameters
 from tailor.store import Store, _migrate
 from tailor.store._tables import Base, ModelUsageRow
+from tailor.store.migrations.__main__ import draft
 
 from . import landed_schema
 
@@ -144,6 +146,22 @@ def test_revision_files_are_numbered_in_order() -> None:
     assert script.get_heads() == [revisions[-1].revision]
 
 
+
+def test_a_draft_of_the_next_revision_is_numbered_and_empty_while_the_tables_agree(tmp_path, monkeypatch) -> None:
+    latest = _migrate.head()
+    following = f"{int(latest) + 1:04d}"
+    copy = tmp_path / "migrations"  # drafted into a copy: the package's own versions/ stays as it is
+    shutil.copytree(_migrate.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(_migrate, "MIGRATIONS", copy)
+    _migrate._script.cache_clear()
+    try:
+        path = draft("Custom Vision projects")
+    finally:
+        _migrate._script.cache_clear()
+    assert path == copy / "versions" / f"{following}_custom_vision_projects.py"
+    body = path.read_text()
+    assert f'revision = "{following}"' in body and f'down_revision = "{latest}"' in body
+    assert "op." not in body  # nothing to do: _tables.py and the revisions agree
 
 # A database made before migrations ------------------------------------------------------------------------------
 
