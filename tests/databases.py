@@ -52,3 +52,19 @@ def empty_database_url(kind: str, tmp_path: Path, postgres_url: str) -> str:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
     return empty_database_url(request.param, tmp_path, postgres)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, not even Tailor's tables or version table: a new SQLite file, or a PostgreSQL
+    database of its own (created and dropped around the test), for tests that build a past schema or race to create
+    one without disturbing the session's database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tailor.db'}"
+        return
+    name = f"tailor_blank_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, create_engine, event
 from ._database import Database
 from ._datasets import DatasetRecords
 from ._evaluations import EvaluationRecords
+from ._migrate import upgrade
 from ._models import ModelRecords
-from ._tables import Base
 
 
 class Store:
@@ -30,7 +30,7 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(engine)
+        upgrade(engine)
         return cls(engine)
 
     def close(self) -> None:

@@ -61,6 +61,7 @@ def worker(settings: Settings) -> Worker:
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["tailor"] = JobContext(settings)
+        ctx["tailor"].store  # connected now, not at the first job: the schema is migrated when the worker starts
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["tailor"].close()
