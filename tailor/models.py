@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 
 REPORT_FOLDER = "report"  # inside a model's artifact folder
+# Also there: the predictions on the held-out images, kept so that figures at other thresholds can be computed later
+HELD_OUT_PREDICTIONS = "heldout-predictions.json"
 
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
 SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
@@ -165,10 +167,15 @@ class ModelService:
     def list(self, skip: int, top: int) -> Page[Model]:
         return self._store.models.list(skip, top)
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, for_iteration: bool = False) -> None:
         """Delete the record (and its evaluations'), then its files (every attempt's, the evaluations' reports); the
-        files go only once the records are gone."""
+        files go only once the records are gone. The model of a Custom Vision iteration goes with its iteration
+        (`for_iteration`), not on its own."""
         model = self.get(name)
+        iteration = None if for_iteration else self._store.projects.iteration_of_model(name)
+        if iteration is not None:
+            raise ModelConflict(name, model.status, "deleted", f"model {name!r} is {iteration.name} of Custom Vision "
+                                f"project {iteration.project_id}: delete that iteration (delete_iteration) instead")
         if not model.status.is_final():
             raise ModelConflict(name, model.status, "deleted")
         evaluating = self._store.evaluations.active_of(name)

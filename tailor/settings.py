@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     max_training_hours_per_key: float | None = Field(
         default=None, gt=0, description="Sum of the budgets of the models one key may have at once."
     )
+    default_budget_hours: float = Field(
+        default=0.25, gt=0, description="Budget of a Custom Vision training that names none (trainingType Regular)."
+    )
     trainings_per_device: int = Field(default=1, ge=1, description="Trainings run at once by one runner or worker.")
 
     # Predictions (analyze): the model cache, batching and the images accepted.

@@ -9,15 +9,28 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Security
 
 from .. import __version__
-from ..blobs import BlobPolicy, BlobReader
+from ..blobs import BlobPolicy, BlobReader, open_storage
+from ..customvision.images import ImageService
+from ..customvision.iterations import IterationService
+from ..customvision.performance import PerformanceService
+from ..customvision.predictions import CustomVisionPredictions
+from ..customvision.projects import ProjectService
+from ..customvision.suggestions import SmartLabeler
 from ..datasets import DatasetService
+from ..errors import BlobUnsupported
 from ..evaluations import EvaluationService
-from ..settings import Settings
 from ..models import ModelService, TrainingLimits
 from ..predictions import PredictionConfig, PredictionService
+from ..settings import Settings
 from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
+from .customvision import images as cv_images
+from .customvision import prediction as cv_prediction
+from .customvision import training as cv_training
+from .customvision.deps import CustomVisionServices
+from .customvision.gateway import CustomVisionGateway
+from .customvision.paths import PREDICTION_PREFIXES, TRAINING_PREFIXES
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
@@ -30,7 +43,8 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     context = JobContext(settings)
     store = context.store
     policy = BlobPolicy.from_settings(settings)
-    reader = BlobReader(policy)
+    storage = open_storage(settings)
+    reader = BlobReader(policy, storage=storage)
     keys = keys or resolve_keys(settings)
     runner: InProcessRunner | ArqQueue = (
         ArqQueue(settings, context) if settings.redis_url else InProcessRunner(settings, context)
@@ -65,6 +79,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         evaluations=EvaluationService(store, runner),
         predictions=predictions,
     )
+    app.state.custom_vision = custom_vision_services(app.state.services, store, storage, reader, settings)
 
     api = APIRouter(
         prefix=BASE_PATH,
@@ -76,15 +91,46 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     api.include_router(reports.router)
     api.include_router(analyze.router)
     app.include_router(api)
+    for prefix in TRAINING_PREFIXES:
+        app.include_router(cv_training.router, prefix=prefix)
+        app.include_router(cv_images.router, prefix=prefix)
+    for prefix in PREDICTION_PREFIXES:
+        app.include_router(cv_prediction.router, prefix=prefix)
 
     @app.get("/health", tags=["service"], include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     errors.install(app)
+    app.add_middleware(CustomVisionGateway, keys=keys)
     app.add_middleware(
         Gateway,
         keys=keys,
         limits=Limits(max_request_bytes=settings.max_request_kb * 1024, max_json_depth=settings.max_json_depth),
     )
     return app
+
+
+def custom_vision_services(services: Services, store, storage, reader: BlobReader,
+                           settings: Settings) -> CustomVisionServices:
+    """The Custom Vision face, over the same datasets, models and predictions as the Image Analysis face."""
+
+    def read_url(url: str, limit: int) -> bytes:
+        if not url.lower().startswith(("http://", "https://")):
+            raise BlobUnsupported(url, "an image URL must be http(s)")
+        return reader.read(url, max_bytes=limit)
+
+    def forget_files(project) -> None:
+        storage.delete_prefix(f"projects/{project.id}/")
+
+    projects = ProjectService(store, on_deleted=forget_files)
+    iterations = IterationService(store, projects, services.datasets, services.models, storage,
+                                  settings.default_budget_hours)
+    return CustomVisionServices(
+        projects=projects,
+        images=ImageService(store, projects, storage, read_url),
+        iterations=iterations,
+        predictions=CustomVisionPredictions(projects, iterations, services.predictions),
+        performance=PerformanceService(store, iterations),
+        labeler=SmartLabeler(store, projects, iterations, storage, services.predictions),
+    )

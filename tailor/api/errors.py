@@ -18,11 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
 from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
+from .customvision import errors as custom_vision
+from .customvision.paths import is_custom_vision
 
 log = logging.getLogger("tailor.api")
 
@@ -157,20 +160,31 @@ def validation_error(exc: RequestValidationError) -> ApiError:
 
 
 def install(app: FastAPI) -> None:
+    """One handler per kind of failure; on a /customvision path each answers in Custom Vision's shape instead."""
+
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
         return exc.response()
 
     @app.exception_handler(TailorError)
-    async def _domain(_: Request, exc: TailorError) -> JSONResponse:
+    async def _domain(request: Request, exc: TailorError) -> JSONResponse:
+        if is_custom_vision(request.url.path):
+            return custom_vision.from_domain(exc)
         return from_domain(exc).response()
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return validation_error(exc).response()
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_error(exc)
+        if is_custom_vision(request.url.path):
+            return custom_vision.error_response(CustomVisionCode.BAD_REQUEST, error.message)
+        return error.response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if is_custom_vision(request.url.path):
+            code = CustomVisionCode.NOT_FOUND if exc.status_code == 404 else CustomVisionCode.BAD_REQUEST
+            message = "no such resource; check the URL" if exc.status_code == 404 else str(exc.detail)
+            return custom_vision.error_response(code, message, exc.status_code)
         if exc.status_code == 404:
             return ApiError(404, ErrorCode.NOT_FOUND, "no such resource; check the URL").response()
         if exc.status_code == 405:
@@ -178,5 +192,8 @@ def install(app: FastAPI) -> None:
         return ApiError(exc.status_code, ErrorCode.INVALID_REQUEST, str(exc.detail)).response()
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_custom_vision(request.url.path):
+            error = _internal(exc)
+            return custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
         return _internal(exc).response()

@@ -20,25 +20,31 @@ plots and a page.
 
     _thumbnails.py             thumbnails as small JPEG files
     _html.py                   the self-contained HTML page (jinja2, autoescaped; images as data: URIs; no script)
+    _stored.py                 save_predictions and load_predictions: the predictions behind a report, kept as JSON
     _files.py                  write_report and read_report: report.json, report.html and the images, one folder,
                                atomically; a classifier's report or a detector's, by the type of the predictions
 
 Pure: no network, database or queue here; the caller fetches the thumbnails and says where the folder is.
 """
 
+from ._coco_evaluation import evaluate as evaluate_detections
 from ._detection_predictions import DetectionPredictions
 from ._detection_ranking import worst_detected
 from ._files import read_report, write_report
 from ._html import render_html
 from ._predictions import Predictions
 from ._ranking import most_confidently_wrong
+from ._stored import load_predictions, save_predictions
 
 __all__ = [
     "DetectionPredictions",
     "Predictions",
+    "evaluate_detections",
+    "load_predictions",
     "most_confidently_wrong",
     "read_report",
     "render_html",
+    "save_predictions",
     "worst_detected",
     "write_report",
 ]

@@ -55,7 +55,9 @@ class CocoEvaluation:
         return np.where(recall < 0, np.nan, recall)
 
 
-def evaluate(predictions: DetectionPredictions) -> CocoEvaluation:
+def evaluate(predictions: DetectionPredictions, iou_thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> CocoEvaluation:
+    """COCOeval over every image, at `iou_thresholds` (those of the headline figures unless a caller, such as Custom
+    Vision's overlap threshold, asks for others)."""
     images = [{"id": image + 1, "width": width, "height": height}
               for image, (width, height) in enumerate(predictions.image_sizes)]
     categories = [{"id": label + 1, "name": name} for label, name in enumerate(predictions.class_names)]
@@ -65,18 +67,18 @@ def evaluate(predictions: DetectionPredictions) -> CocoEvaluation:
         # Both sides are built the same way, not with loadRes: loadRes fails on an empty list of detections.
         evaluation = COCOeval(_coco(images, categories, true_boxes), _coco(images, categories, detections), "bbox")
         params = evaluation.params
-        params.iouThrs = np.array(IOU_THRESHOLDS)
+        params.iouThrs = np.array(iou_thresholds, dtype=np.float64)
         params.areaRng = params.areaRng[:1]  # "all" only: small, medium and large would only cost time
         params.areaRngLbl = params.areaRngLbl[:1]
         params.maxDets = [MAX_DETECTIONS]
         evaluation.evaluate()
         evaluation.accumulate()
     return CocoEvaluation(
-        iou_thresholds=np.array(IOU_THRESHOLDS),
+        iou_thresholds=np.array(iou_thresholds, dtype=np.float64),
         recall_thresholds=np.array(params.recThrs),
         precision=evaluation.eval["precision"][:, :, :, 0, 0],
         recall=evaluation.eval["recall"][:, :, 0, 0],
-        **_matches(predictions, evaluation.evalImgs),
+        **_matches(predictions, evaluation.evalImgs, len(iou_thresholds)),
     )
 
 
@@ -105,9 +107,8 @@ def _coco(images: list[dict], categories: list[dict], annotations: list[dict]) -
     return coco
 
 
-def _matches(predictions: DetectionPredictions, evaluated_images: list[dict | None]) -> dict[str, Any]:
+def _matches(predictions: DetectionPredictions, evaluated_images: list[dict | None], thresholds: int) -> dict[str, Any]:
     """COCOeval's per image and class matches (annotation ids, 0 for none) as per-image box indices (-1 for none)."""
-    thresholds = len(IOU_THRESHOLDS)
     true_starts = _starts(predictions.true_boxes)
     detection_starts = _starts(predictions.boxes)
     detection_matches = np.full((thresholds, detection_starts[-1]), -1, dtype=np.int64)

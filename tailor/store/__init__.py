@@ -1,9 +1,11 @@
-"""The metadata store: datasets, models and evaluations in SQLite or PostgreSQL, through SQLAlchemy.
+"""The metadata store: datasets, models, evaluations and Custom Vision projects in SQLite or PostgreSQL, through
+SQLAlchemy.
 
     Store.connect(url)                        _store.py: the engine and its tables; one Store per process
     ├── .datasets      DatasetRecords(db)     _datasets.py
     ├── .models        ModelRecords(db)       _models.py
-    └── .evaluations   EvaluationRecords(db)  _evaluations.py
+    ├── .evaluations   EvaluationRecords(db)  _evaluations.py
+    └── .projects      ProjectRecords(db)     _projects.py: Custom Vision's projects, tags, images, iterations
     db: Database                              _database.py: session() (one transaction), now(), utc(); and the
                                               helpers compare_and_set(session, Row, where, values), page(...)
     the tables                                _tables.py

@@ -62,8 +62,17 @@ def upgrade(engine: Engine) -> None:
                 f"Tailor does not know (its newest is {', '.join(sorted(heads))}): run a newer Tailor"
             )
         if not current and inspect(connection).has_table("datasets"):
-            command.stamp(config(connection), LANDED)
+            command.stamp(config(connection), _adopted(connection))
         command.upgrade(config(connection), "head")
+
+
+def _adopted(connection: Connection) -> str:
+    """The revision a database without a version is at: the landed schema, unless it has every table of the newest
+    (a version table emptied by hand)."""
+    from ._tables import Base
+
+    missing = set(Base.metadata.tables) - set(inspect(connection).get_table_names())
+    return LANDED if missing else head()
 
 
 def current_revisions(engine: Engine) -> tuple[str, ...]:

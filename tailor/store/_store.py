@@ -9,6 +9,7 @@ from ._datasets import DatasetRecords
 from ._evaluations import EvaluationRecords
 from ._migrate import upgrade
 from ._models import ModelRecords
+from ._projects import ProjectRecords
 
 
 class Store:
@@ -20,6 +21,7 @@ class Store:
         self.datasets = DatasetRecords(db)
         self.models = ModelRecords(db)
         self.evaluations = EvaluationRecords(db)
+        self.projects = ProjectRecords(db)  # Custom Vision's projects, tags, images and iterations
 
     @classmethod
     def connect(cls, url: str) -> Store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -80,3 +80,106 @@ class EvaluationRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     report: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# Custom Vision (tailor.customvision): a project owns its tags, images and iterations, and they go with it.
+
+
+class ProjectRow(Base):
+    __tablename__ = "cv_projects"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    domain_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    classification_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    target_export_platforms: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    data_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class TagRow(Base):
+    __tablename__ = "cv_tags"
+    # Tag names are unique in a project whatever their case, as in Custom Vision.
+    __table_args__ = (UniqueConstraint("project_id", "name_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ImageRow(Base):
+    __tablename__ = "cv_images"
+    # The same bytes are stored once per project: a second upload answers OKDuplicate.
+    __table_args__ = (UniqueConstraint("project_id", "digest"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    format: Mapped[str] = mapped_column(String(8), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    image_metadata: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class ImageTagRow(Base):
+    __tablename__ = "cv_image_tags"
+
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("cv_images.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class RegionRow(Base):
+    __tablename__ = "cv_regions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_images.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    tag_id: Mapped[str] = mapped_column(String(36), ForeignKey("cv_tags.id", ondelete="CASCADE"), nullable=False,
+                                        index=True)
+    left: Mapped[float] = mapped_column(Float, nullable=False)
+    top: Mapped[float] = mapped_column(Float, nullable=False)
+    width: Mapped[float] = mapped_column(Float, nullable=False)
+    height: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class IterationRow(Base):
+    """An iteration is trained by a Tailor model (`model_name`): the Image Analysis face sees that model too."""
+
+    __tablename__ = "cv_iterations"
+    __table_args__ = (UniqueConstraint("project_id", "publish_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    model_name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    training_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    reserved_budget_hours: Mapped[float] = mapped_column(Float, nullable=False)
+    domain_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    classification_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The tags it was trained on, [[id, name], ...] in the model's class order: a tag renamed or deleted later
+    # does not change what the model answers.
+    tags: Mapped[list[list[str]]] = mapped_column(JSON, nullable=False, default=list)
+    publish_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    prediction_resource_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

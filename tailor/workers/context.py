@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ..blobs import BlobPolicy, BlobReader
+from ..blobs import BlobPolicy, BlobReader, open_storage
 from ..datasets import DatasetService
 from ..settings import Settings
 from ..store import Store
@@ -22,7 +22,7 @@ class JobContext:
 
     @cached_property
     def reader(self) -> BlobReader:
-        return BlobReader(BlobPolicy.from_settings(self.settings))
+        return BlobReader(BlobPolicy.from_settings(self.settings), storage=open_storage(self.settings))
 
     @cached_property
     def datasets(self) -> DatasetService:

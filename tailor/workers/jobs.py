@@ -15,7 +15,7 @@ from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..models import REPORT_FOLDER, TrainingError
+from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
 
@@ -72,11 +72,15 @@ def _measure_and_report(context: JobContext, model_name: str, result) -> tuple[d
     """modelPerformance (on the test dataset when training named one, else on the validated images) and what
     trainingProgress adds: the validated images' figures, and why a test measurement could not be made. The model
     keeps its weights whatever happens here: a report that cannot be written is logged, not a failed training."""
-    from ..reports import write_report
+    from ..reports import save_predictions, write_report
 
     model = context.store.models.get(model_name)
     folder = result.artifact_dir / REPORT_FOLDER
     reported: dict[str, Any] = {"validationPerformance": result.performance}
+    try:
+        save_predictions(result.artifact_dir / HELD_OUT_PREDICTIONS, result.validated)
+    except Exception:
+        log.exception("model %s: its held-out predictions could not be kept", model_name)
     if model.test_dataset_name:
         trained = replace(model, status=ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
         try:

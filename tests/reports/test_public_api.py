@@ -5,8 +5,8 @@ from __future__ import annotations
 import tailor.reports as reports
 
 EXPECTED = {
-    "DetectionPredictions", "Predictions", "most_confidently_wrong", "read_report", "render_html", "worst_detected",
-    "write_report",
+    "DetectionPredictions", "Predictions", "evaluate_detections", "load_predictions", "most_confidently_wrong",
+    "read_report", "render_html", "save_predictions", "worst_detected", "write_report",
 }
 
 

@@ -119,8 +119,9 @@ def test_the_first_revision_is_exactly_the_landed_schema(blank_database_url: str
     engine = engine_of(blank_database_url)
     landed_schema.metadata.drop_all(engine)
     assert inspect(engine).get_table_names() == []
+    with engine.begin() as connection:
+        command.upgrade(_migrate.config(connection), _migrate.LANDED)
     engine.dispose()
-    Store.connect(blank_database_url).close()
     assert schema_of(blank_database_url) == landed
 
 

@@ -1,0 +1,49 @@
+"""What Custom Vision routes are handed: its services, built once in tailor.api.app, and the query forms its SDK
+sends (CSV lists, `take`/`skip`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ...customvision.images import ImageService
+from ...customvision.iterations import IterationService
+from ...customvision.performance import PerformanceService
+from ...customvision.predictions import CustomVisionPredictions
+from ...customvision.projects import ProjectService
+from ...customvision.suggestions import SmartLabeler
+
+
+@dataclass(frozen=True)
+class CustomVisionServices:
+    projects: ProjectService
+    images: ImageService
+    iterations: IterationService
+    predictions: CustomVisionPredictions
+    performance: PerformanceService
+    labeler: SmartLabeler
+
+
+def _services(request: Request) -> CustomVisionServices:
+    return request.app.state.custom_vision
+
+
+CustomVision = Annotated[CustomVisionServices, Depends(_services)]
+
+
+def csv(value: str | None) -> list[str]:
+    """An array query parameter as the SDK sends it: `tagIds=a,b`."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def owner(request: Request) -> str | None:
+    """Which key called (a fingerprint, set by the gateway), for per-key training limits."""
+    return request.scope.get("state", {}).get("key_id")
+
+
+def files_url(request: Request, project_id: str) -> str:
+    """Where this API (at the version the client called) serves a project's image files."""
+    prefix = request.url.path.split("/projects", 1)[0]
+    return f"{str(request.base_url).rstrip('/')}{prefix}/projects/{project_id}/images"

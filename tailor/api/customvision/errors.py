@@ -1,0 +1,29 @@
+"""Custom Vision's error body: a top-level `{"code", "message"}` (msrest raises CustomVisionErrorException with the
+message), with the code's status. Every failure on a /customvision path leaves this way, never a traceback."""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+from ...customvision.codes import ErrorCode
+from ...customvision.errors import CustomVisionError
+from ...errors import InvalidInput, NotFound, RecordError, TailorError
+
+_NOT_FOUND = {"project": ErrorCode.NOT_FOUND_PROJECT, "tag": ErrorCode.NOT_FOUND_TAG,
+              "image": ErrorCode.NOT_FOUND_IMAGE, "iteration": ErrorCode.NOT_FOUND_ITERATION}
+
+
+def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
+    return JSONResponse({"code": code.value, "message": message}, status_code=status or code.status)
+
+
+def from_domain(exc: TailorError) -> JSONResponse:
+    if isinstance(exc, CustomVisionError):
+        return error_response(exc.code, exc.message)
+    if isinstance(exc, NotFound):
+        return error_response(_NOT_FOUND.get(exc.what, ErrorCode.NOT_FOUND), str(exc))
+    if isinstance(exc, RecordError):
+        return error_response(ErrorCode.CONFLICT, str(exc))
+    if isinstance(exc, InvalidInput):
+        return error_response(ErrorCode.BAD_REQUEST, str(exc))
+    return error_response(ErrorCode.BAD_REQUEST, str(exc))

@@ -1,0 +1,2 @@
+"""Custom Vision's face on the one domain: projects, tags, images Tailor stores, iterations (Tailor trainings),
+publishing and predictions. codes.py holds its vocabulary; the API (tailor.api.customvision) translates the wire."""

@@ -1,0 +1,67 @@
+"""Predictions kept beside a model (its held-out images'), so that figures at any threshold can be computed later
+without running the model again: Custom Vision's performance slider is one such figure. Plain JSON, versioned."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._detection_predictions import DetectionPredictions
+from ._predictions import Predictions
+
+STORED_VERSION = 1
+
+
+def save_predictions(path: Path, predictions: Predictions | DetectionPredictions) -> None:
+    """Written atomically (a temporary file renamed into place)."""
+    if isinstance(predictions, DetectionPredictions):
+        body = {
+            "kind": "detector", "classNames": list(predictions.class_names),
+            "imageNames": list(predictions.image_names), "imageSizes": [list(s) for s in predictions.image_sizes],
+            "trueBoxes": [b.tolist() for b in predictions.true_boxes],
+            "trueLabels": [x.tolist() for x in predictions.true_labels],
+            "boxes": [b.tolist() for b in predictions.boxes], "labels": [x.tolist() for x in predictions.labels],
+            "scores": [x.tolist() for x in predictions.scores],
+        }
+    else:
+        body = {
+            "kind": "classifier", "classNames": list(predictions.class_names), "multilabel": predictions.multilabel,
+            "imageNames": list(predictions.image_names), "scores": predictions.scores.tolist(),
+            "targets": np.asarray(predictions.targets).tolist(),
+            "thresholds": list(predictions.thresholds) if predictions.thresholds is not None else None,
+        }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"storedVersion": STORED_VERSION, **body}, handle)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_predictions(path: Path) -> Predictions | DetectionPredictions:
+    """FileNotFoundError when there is none."""
+    body = json.loads(Path(path).read_text(encoding="utf-8"))
+    if body["kind"] == "detector":
+        return DetectionPredictions(
+            class_names=tuple(body["classNames"]), image_names=tuple(body["imageNames"]),
+            image_sizes=tuple(tuple(s) for s in body["imageSizes"]),
+            true_boxes=tuple(np.asarray(b, dtype=np.float64) for b in body["trueBoxes"]),
+            true_labels=tuple(np.asarray(x, dtype=np.int64) for x in body["trueLabels"]),
+            boxes=tuple(np.asarray(b, dtype=np.float64) for b in body["boxes"]),
+            labels=tuple(np.asarray(x, dtype=np.int64) for x in body["labels"]),
+            scores=tuple(np.asarray(x, dtype=np.float64) for x in body["scores"]),
+        )
+    thresholds = body.get("thresholds")
+    return Predictions(
+        class_names=tuple(body["classNames"]), multilabel=bool(body["multilabel"]),
+        scores=np.asarray(body["scores"], dtype=np.float64), targets=np.asarray(body["targets"]),
+        image_names=tuple(body["imageNames"]), thresholds=tuple(thresholds) if thresholds is not None else None,
+    )
