@@ -15,6 +15,7 @@ from ..customvision.iterations import IterationService
 from ..customvision.performance import PerformanceService
 from ..customvision.predictions import CustomVisionPredictions
 from ..customvision.projects import ProjectService
+from ..customvision.stored import StoredPredictions
 from ..customvision.suggestions import SmartLabeler
 from ..datasets import DatasetService
 from ..errors import BlobUnsupported
@@ -126,11 +127,14 @@ def custom_vision_services(services: Services, store, storage, reader: BlobReade
     projects = ProjectService(store, on_deleted=forget_files)
     iterations = IterationService(store, projects, services.datasets, services.models, storage,
                                   settings.default_budget_hours)
+    images = ImageService(store, projects, storage, read_url)
+    stored = StoredPredictions(store, projects, images, storage)
     return CustomVisionServices(
         projects=projects,
-        images=ImageService(store, projects, storage, read_url),
+        images=images,
         iterations=iterations,
-        predictions=CustomVisionPredictions(projects, iterations, services.predictions),
+        predictions=CustomVisionPredictions(projects, iterations, services.predictions, read_url, stored),
         performance=PerformanceService(store, iterations),
         labeler=SmartLabeler(store, projects, iterations, storage, services.predictions),
+        stored=stored,
     )

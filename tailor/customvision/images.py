@@ -93,9 +93,37 @@ class _Prepared:
     files: dict[ImageFile, tuple[bytes, str]] = field(default_factory=dict)  # file -> (bytes, content type)
 
 
-def image_key(project_id: str, image_id: str, which: ImageFile, extension: str) -> str:
+def image_key(project_id: str, image_id: str, which: ImageFile, extension: str, folder: str = "images") -> str:
+    """Where a file of an image is kept: `folder` "images" for training images, "predictions" for stored
+    predictions' images."""
     name = f"original.{extension}" if which is ImageFile.ORIGINAL else f"{which.value}.jpg"
-    return f"projects/{project_id}/images/{image_id}/{name}"
+    return f"projects/{project_id}/{folder}/{image_id}/{name}"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image's bytes checked and decoded, with the files Tailor keeps of it."""
+
+    width: int
+    height: int
+    extension: str
+    digest: str
+    files: dict[ImageFile, tuple[bytes, str]]  # file -> (bytes, content type)
+
+
+def picture(data: bytes, limits: ImageLimits) -> Picture:
+    """Checked with analyze's rules (ImageRejected says what is wrong); the resized copy and thumbnail made."""
+    decoded = decode(data, limits, keep_side=RESIZED_SIDE)
+    with Image.open(io.BytesIO(data)) as opened:
+        extension = _EXTENSIONS.get(opened.format or "", "jpg")
+    resized = decoded.image.copy()
+    resized.thumbnail((RESIZED_SIDE, RESIZED_SIDE))
+    thumbnail = decoded.image.copy()
+    thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    files = {ImageFile.ORIGINAL: (data, CONTENT_TYPES[extension]),
+             ImageFile.RESIZED: (_jpeg(resized), "image/jpeg"),
+             ImageFile.THUMBNAIL: (_jpeg(thumbnail), "image/jpeg")}
+    return Picture(decoded.width, decoded.height, extension, hashlib.sha256(data).hexdigest(), files)
 
 
 class ImageService:
@@ -174,23 +202,14 @@ class ImageService:
                 item.status = ImageCreateStatus.ERROR_SOURCE
                 return item
         try:
-            decoded = decode(data, self._limits, keep_side=RESIZED_SIDE)
-            with Image.open(io.BytesIO(data)) as opened:
-                extension = _EXTENSIONS.get(opened.format or "", "jpg")
+            taken = picture(data, self._limits)
         except ImageRejected as rejected:
             item.status = _STATUS_OF_PROBLEM[rejected.problem]
             return item
-        image_id = str(uuid.uuid4())
         regions = tuple((_normal(r.tag_id), r.left, r.top, r.width, r.height) for r in entry.regions)
-        item.new = NewImage(image_id, decoded.width, decoded.height, hashlib.sha256(data).hexdigest(), extension,
-                            len(data), dict(metadata or {}), tag_ids, regions)
-        resized = decoded.image.copy()
-        resized.thumbnail((RESIZED_SIDE, RESIZED_SIDE))
-        thumbnail = decoded.image.copy()
-        thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        item.files = {ImageFile.ORIGINAL: (data, CONTENT_TYPES[extension]),
-                      ImageFile.RESIZED: (_jpeg(resized), "image/jpeg"),
-                      ImageFile.THUMBNAIL: (_jpeg(thumbnail), "image/jpeg")}
+        item.new = NewImage(str(uuid.uuid4()), taken.width, taken.height, taken.digest, taken.extension, len(data),
+                            dict(metadata or {}), tag_ids, regions)
+        item.files = taken.files
         return item
 
     def _store_files(self, project: Project, prepared: list[_Prepared]) -> None:

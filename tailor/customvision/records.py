@@ -112,3 +112,17 @@ class ImageQuery:
     order: OrderBy = OrderBy.NEWEST
     skip: int = 0
     take: int | None = 50
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    id: str
+    project_id: str
+    iteration_id: str
+    created: datetime
+    width: int
+    height: int
+    format: str
+    application: str | None
+    # (probability, tag id, tag name, (left, top, width, height) or None), most probable first
+    predictions: tuple[tuple[float, str, str, tuple[float, float, float, float] | None], ...]

@@ -14,10 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..customvision.codes import ClassificationType, OrderBy, TaggingStatus, TagType, TrainingType
-from ..customvision.records import ImageQuery, ImageTag, Iteration, NewImage, Project, Region, StoredImage, Tag
+from ..customvision.records import (
+    ImageQuery,
+    ImageTag,
+    Iteration,
+    NewImage,
+    Project,
+    Region,
+    StoredImage,
+    StoredPrediction,
+    Tag,
+)
 from ..errors import AlreadyExists, NotFound
 from ._database import Database, utc
-from ._tables import ImageRow, ImageTagRow, IterationRow, ProjectRow, RegionRow, TagRow
+from ._tables import ImageRow, ImageTagRow, IterationRow, PredictionRow, ProjectRow, RegionRow, TagRow
 
 
 class ProjectRecords:
@@ -66,6 +76,7 @@ class ProjectRecords:
             session.execute(delete(ImageRow).where(ImageRow.project_id == project_id))
             session.execute(delete(TagRow).where(TagRow.project_id == project_id))
             session.execute(delete(IterationRow).where(IterationRow.project_id == project_id))
+            session.execute(delete(PredictionRow).where(PredictionRow.project_id == project_id))
             session.execute(delete(ProjectRow).where(ProjectRow.id == project_id))
 
     def _touch(self, session: Session, project_id: str) -> None:
@@ -420,6 +431,50 @@ class ProjectRecords:
             row = session.scalar(select(IterationRow).where(IterationRow.model_name == model_name))
             return self._iteration(row) if row is not None else None
 
+    # Stored predictions ---------------------------------------------------------------------------------------
+
+    def insert_prediction(self, prediction: StoredPrediction) -> StoredPrediction:
+        with self._db.session() as session:
+            session.add(PredictionRow(
+                id=prediction.id, project_id=prediction.project_id, iteration_id=prediction.iteration_id,
+                created_at=prediction.created, width=prediction.width, height=prediction.height,
+                format=prediction.format, application=prediction.application,
+                predictions=[[p, tag_id, name, list(box) if box else None]
+                             for p, tag_id, name, box in prediction.predictions],
+            ))
+        return prediction
+
+    def query_predictions(self, project_id: str, iteration_id: str | None, since: datetime | None,
+                          until: datetime | None, application: str | None, newest_first: bool) -> list[
+            StoredPrediction]:
+        with self._db.session() as session:
+            _get(session, ProjectRow, project_id, "project")
+            statement = select(PredictionRow).where(PredictionRow.project_id == project_id)
+            if iteration_id:
+                statement = statement.where(PredictionRow.iteration_id == iteration_id)
+            if since is not None:
+                statement = statement.where(PredictionRow.created_at >= since)
+            if until is not None:
+                statement = statement.where(PredictionRow.created_at <= until)
+            if application:
+                statement = statement.where(PredictionRow.application == application)
+            order = PredictionRow.created_at.desc() if newest_first else PredictionRow.created_at
+            return [_prediction(row) for row in session.scalars(statement.order_by(order, PredictionRow.id))]
+
+    def get_predictions(self, project_id: str, prediction_ids: Sequence[str]) -> list[StoredPrediction]:
+        with self._db.session() as session:
+            rows = session.scalars(select(PredictionRow).where(PredictionRow.project_id == project_id,
+                                                               PredictionRow.id.in_(list(prediction_ids))))
+            by_id = {row.id: _prediction(row) for row in rows}
+        return [by_id[i] for i in prediction_ids if i in by_id]
+
+    def delete_predictions(self, project_id: str, prediction_ids: Sequence[str]) -> list[StoredPrediction]:
+        gone = self.get_predictions(project_id, prediction_ids)
+        with self._db.session() as session:
+            session.execute(delete(PredictionRow).where(PredictionRow.project_id == project_id,
+                                                        PredictionRow.id.in_([p.id for p in gone])))
+        return gone
+
     # Rows to records ------------------------------------------------------------------------------------------
 
     def _project(self, row: ProjectRow) -> Project:
@@ -457,3 +512,12 @@ def _tag(row: TagRow, count: int) -> Tag:
 def _region(row: RegionRow, names: dict[str, str]) -> Region:
     return Region(row.id, row.tag_id, names.get(row.tag_id, ""), row.left, row.top, row.width, row.height,
                   utc(row.created_at))
+
+
+def _prediction(row: PredictionRow) -> StoredPrediction:
+    return StoredPrediction(
+        id=row.id, project_id=row.project_id, iteration_id=row.iteration_id, created=utc(row.created_at),
+        width=row.width, height=row.height, format=row.format, application=row.application,
+        predictions=tuple((float(p), tag_id, name, tuple(box) if box else None)
+                          for p, tag_id, name, box in row.predictions or ()),
+    )

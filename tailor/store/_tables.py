@@ -183,3 +183,23 @@ class IterationRow(Base):
     publish_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     prediction_resource_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PredictionRow(Base):
+    """A prediction kept with its image (quick tests and predictions not sent to `nostore`), for the portal to
+    show and to add to training. Kept until deleted."""
+
+    __tablename__ = "cv_predictions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("cv_projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    iteration_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    format: Mapped[str] = mapped_column(String(8), nullable=False)
+    application: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # [[probability, tag id, tag name, [left, top, width, height] or null], ...], most probable first
+    predictions: Mapped[list[list[Any]]] = mapped_column(JSON, nullable=False, default=list)

@@ -13,6 +13,7 @@ from ...customvision.iterations import IterationService
 from ...customvision.performance import PerformanceService
 from ...customvision.predictions import CustomVisionPredictions
 from ...customvision.projects import ProjectService
+from ...customvision.stored import StoredPredictions
 from ...customvision.suggestions import SmartLabeler
 
 
@@ -24,6 +25,7 @@ class CustomVisionServices:
     predictions: CustomVisionPredictions
     performance: PerformanceService
     labeler: SmartLabeler
+    stored: StoredPredictions
 
 
 def _services(request: Request) -> CustomVisionServices:
@@ -43,7 +45,8 @@ def owner(request: Request) -> str | None:
     return request.scope.get("state", {}).get("key_id")
 
 
-def files_url(request: Request, project_id: str) -> str:
-    """Where this API (at the version the client called) serves a project's image files."""
+def files_url(request: Request, project_id: str, folder: str = "images") -> str:
+    """Where this API (at the version the client called) serves a project's image files (`folder` "predictions":
+    its stored predictions' images)."""
     prefix = request.url.path.split("/projects", 1)[0]
-    return f"{str(request.base_url).rstrip('/')}{prefix}/projects/{project_id}/images"
+    return f"{str(request.base_url).rstrip('/')}{prefix}/projects/{project_id}/{folder}"

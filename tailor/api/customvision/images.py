@@ -21,6 +21,7 @@ from .schemas import (
     ImageCreateResultOut,
     ImageCreateSummaryOut,
     ImageFileBatchIn,
+    ImageIdBatchIn,
     ImageOut,
     ImageRegionBatchIn,
     ImageRegionCreateResultOut,
@@ -80,6 +81,15 @@ async def create_images_from_urls(cv: CustomVision, request: Request, project_id
     body = parse_json(await read_limited(request, SMALL_JSON, "the batch"), ImageUrlBatchIn)
     entries = [ImageIn(url=i.url, tag_ids=tuple(i.tag_ids or ()), regions=_boxes(i.regions)) for i in body.images]
     outcomes = cv.images.add(project_id, entries, body.tag_ids or (), body.metadata)
+    return _summary(request, project_id, outcomes)
+
+
+@router.post("/projects/{project_id}/images/predictions", status_code=200)
+async def create_images_from_predictions(cv: CustomVision, request: Request, project_id: str) -> Response:
+    """Stored predictions' images added to training, with the tags and regions given."""
+    body = parse_json(await read_limited(request, SMALL_JSON, "the batch"), ImageIdBatchIn)
+    entries = [(i.id, tuple(i.tag_ids or ()), _boxes(i.regions)) for i in body.images]
+    outcomes = cv.stored.to_training(project_id, entries, body.tag_ids or (), body.metadata)
     return _summary(request, project_id, outcomes)
 
 

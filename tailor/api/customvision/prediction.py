@@ -1,6 +1,6 @@
 """The Prediction API (Custom Vision 3.0 and 3.1): a published iteration classifies or detects an image, sent as
-multipart `imageData` or a raw body, or read from `{"url"}`. The `nostore` forms answer the same: Tailor does not
-keep prediction images yet."""
+multipart `imageData` or a raw body, or read from `{"url"}`. Tailor keeps the image and the prediction (for the
+portal and for `create_images_from_predictions`) unless the call is a `nostore` one."""
 
 from __future__ import annotations
 
@@ -16,25 +16,25 @@ from .schemas import ImagePredictionOut, UrlIn
 
 router = APIRouter(tags=["custom vision prediction"])
 MAX_IMAGE_BYTES = 6 * 1024 * 1024  # analyze's limit (Custom Vision's was 4 MB)
-Application = Annotated[str | None, Query(description="A name for the calling application; accepted, not used.")]
+Application = Annotated[str | None, Query(description="The calling application's name, kept with the prediction.")]
 
 
-async def _image(cv: CustomVision, request: Request, project_id: str, published_name: str, kind: DomainType):
-    image = await image_body(request, MAX_IMAGE_BYTES)
-    return ImagePredictionOut.of(await cv.predictions.published(project_id, published_name, image, kind))
+async def _image(request: Request) -> bytes:
+    return await image_body(request, MAX_IMAGE_BYTES)
 
 
-async def _url(cv: CustomVision, request: Request, project_id: str, published_name: str, kind: DomainType):
-    body = parse_json(await read_limited(request, 1024 * 1024, "the body"), UrlIn)
-    return ImagePredictionOut.of(await cv.predictions.published(project_id, published_name, ImageUrl(body.url), kind))
+async def _url(request: Request) -> ImageUrl:
+    return ImageUrl(parse_json(await read_limited(request, 1024 * 1024, "the body"), UrlIn).url)
 
 
-def _route(kind: DomainType, url: bool):
+def _route(kind: DomainType, url: bool, store: bool):
     read = _url if url else _image
 
     async def predict(cv: CustomVision, request: Request, project_id: str, published_name: str,
                       application: Application = None) -> ImagePredictionOut:
-        return await read(cv, request, project_id, published_name, kind)
+        image = await read(request)
+        prediction = await cv.predictions.published(project_id, published_name, image, kind, store, application)
+        return ImagePredictionOut.of(prediction)
 
     return predict
 
@@ -46,6 +46,6 @@ for _kind, _verb in ((DomainType.CLASSIFICATION, "classify"), (DomainType.OBJECT
         for _suffix, _name in (("", ""), ("/nostore", "_with_no_store")):
             router.add_api_route(
                 f"/{{project_id}}/{_verb}/iterations/{{published_name}}/{_source}{_suffix}",
-                _route(_kind, _source == "url"), methods=["POST"], response_model=ImagePredictionOut,
+                _route(_kind, _source == "url", store=not _suffix), methods=["POST"], response_model=ImagePredictionOut,
                 name=f"{_verb}_image{'_url' if _source == 'url' else ''}{_name}",
             )

@@ -13,7 +13,7 @@ from ...customvision.codes import Domain
 from ...customvision.iterations import IterationView
 from ...customvision.performance import ImagePerformance, IterationPerformance
 from ...customvision.predictions import ImagePrediction, TagPrediction
-from ...customvision.records import ImageTag, Project, Region, StoredImage, Tag
+from ...customvision.records import ImageTag, Project, Region, StoredImage, StoredPrediction, Tag
 from ...customvision.suggestions import Suggestion
 
 
@@ -450,3 +450,59 @@ class ImageRegionProposalOut(Wire):
     project_id: str
     image_id: str
     proposals: list[RegionProposalOut]
+
+
+class PredictionQueryTagIn(Wire):
+    id: str
+    min_threshold: float | None = None
+    max_threshold: float | None = None
+
+
+class PredictionQueryIn(Wire):
+    session: str | None = None
+    continuation: str | None = None
+    max_count: int | None = None
+    order_by: str | None = None
+    tags: list[PredictionQueryTagIn] | None = None
+    iteration_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    application: str | None = None
+
+
+class StoredImagePredictionOut(Wire):
+    resized_image_uri: str
+    thumbnail_uri: str
+    original_image_uri: str
+    domain: str
+    id: str
+    project: str
+    iteration: str
+    created: datetime
+    predictions: list[PredictionOut]
+
+    @classmethod
+    def of(cls, kept: StoredPrediction, files_url: str, domain_id: str) -> StoredImagePredictionOut:
+        """`files_url`: where this API serves the project's prediction files (`.../projects/{id}/predictions`)."""
+        base = f"{files_url}/{kept.id}/files"
+        rows = [TagPrediction(p, tag_id, name, box) for p, tag_id, name, box in kept.predictions]
+        return cls(resized_image_uri=f"{base}/resized", thumbnail_uri=f"{base}/thumbnail",
+                   original_image_uri=f"{base}/original", domain=domain_id, id=kept.id, project=kept.project_id,
+                   iteration=kept.iteration_id, created=kept.created, predictions=_predictions(rows))
+
+
+class PredictionQueryOut(Wire):
+    token: PredictionQueryIn
+    results: list[StoredImagePredictionOut]
+
+
+class ImageIdIn(Wire):
+    id: str
+    tag_ids: list[str] | None = None
+    regions: list[RegionIn] | None = None
+
+
+class ImageIdBatchIn(Wire):
+    images: list[ImageIdIn] = Field(default_factory=list)
+    tag_ids: list[str] | None = None
+    metadata: dict[str, str] | None = None

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ...customvision import projects as project_rules
 from ...customvision.codes import OrderBy
+from ...customvision.images import ImageFile
+from ...customvision.stored import PredictionQuery, TagRange
 from ...predictions import ImageUrl
 from .bodies import image_body, parse_json, read_limited
 from .deps import CustomVision, csv, files_url, owner
@@ -21,9 +23,12 @@ from .schemas import (
     IterationIn,
     IterationOut,
     IterationPerformanceOut,
+    PredictionQueryIn,
+    PredictionQueryOut,
     ProjectIn,
     ProjectOut,
     RegionProposalOut,
+    StoredImagePredictionOut,
     StoredSuggestedTagAndRegionOut,
     SuggestedQueryIn,
     SuggestedQueryOut,
@@ -247,9 +252,8 @@ async def quick_test_image(
     iteration_id: Annotated[str | None, Query(alias="iterationId")] = None,
     store: Annotated[bool, Query()] = True,
 ) -> ImagePredictionOut:
-    """`store` is accepted; Tailor does not keep quick-test images yet."""
     image = await image_body(request, QUICK_TEST_IMAGE_BYTES)
-    return ImagePredictionOut.of(await cv.predictions.quick_test(project_id, iteration_id, image))
+    return ImagePredictionOut.of(await cv.predictions.quick_test(project_id, iteration_id, image, store))
 
 
 @router.post("/projects/{project_id}/quicktest/url")
@@ -261,7 +265,7 @@ async def quick_test_image_url(
     store: Annotated[bool, Query()] = True,
 ) -> ImagePredictionOut:
     body = parse_json(await read_limited(request, SMALL_JSON, "the body"), UrlIn)
-    prediction = await cv.predictions.quick_test(project_id, iteration_id, ImageUrl(body.url))
+    prediction = await cv.predictions.quick_test(project_id, iteration_id, ImageUrl(body.url), store)
     return ImagePredictionOut.of(prediction)
 
 
@@ -313,3 +317,38 @@ async def get_image_region_proposals(cv: CustomVision, project_id: str, image_id
     return ImageRegionProposalOut(project_id=project_id, image_id=image_id, proposals=[
         RegionProposalOut(confidence=c, bounding_box=BoundingBoxOut(left=b[0], top=b[1], width=b[2], height=b[3]))
         for c, b in proposals])
+
+
+# Stored predictions -------------------------------------------------------------------------------------------
+
+
+@router.post("/projects/{project_id}/predictions/query")
+async def query_predictions(cv: CustomVision, request: Request, project_id: str) -> PredictionQueryOut:
+    """The predictions Tailor kept (quick tests with `store`, prediction calls that were not `nostore`)."""
+    token = parse_json(await read_limited(request, SMALL_JSON, "the body"), PredictionQueryIn)
+    query = PredictionQuery(
+        iteration_id=token.iteration_id,
+        tags=tuple(TagRange(t.id, t.min_threshold or 0.0, 1.0 if t.max_threshold is None else t.max_threshold)
+                   for t in token.tags or ()),
+        since=token.start_time, until=token.end_time, application=token.application,
+        newest_first=(token.order_by or "Newest").lower() != "oldest", max_count=token.max_count or 50,
+        continuation=token.continuation,
+    )
+    page = cv.stored.query(project_id, query)
+    base = files_url(request, project_id, "predictions")
+    domain_id = cv.projects.get(project_id).domain_id
+    return PredictionQueryOut(token=token.model_copy(update={"continuation": page.continuation}),
+                              results=[StoredImagePredictionOut.of(p, base, domain_id) for p in page.results])
+
+
+@router.delete("/projects/{project_id}/predictions", status_code=NO_CONTENT)
+def delete_prediction(cv: CustomVision, project_id: str, ids: Annotated[str | None, Query()] = None) -> Response:
+    cv.stored.delete(project_id, csv(ids))
+    return _no_content()
+
+
+@router.get("/projects/{project_id}/predictions/{prediction_id}/files/{which}")
+def get_prediction_file(cv: CustomVision, project_id: str, prediction_id: str, which: ImageFile) -> Response:
+    """Ours: the files behind a stored prediction's image URIs (the training key is needed)."""
+    data, content_type = cv.stored.file(project_id, prediction_id, which)
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -10,11 +10,17 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+from azure.cognitiveservices.vision.customvision.prediction.models import (
+    CustomVisionErrorException as PredictionError,
+)
 from azure.cognitiveservices.vision.customvision.training.models import (
     ImageFileCreateBatch,
     ImageFileCreateEntry,
     Region,
 )
+
+from tests.databases import empty_database_url
 
 from .conftest import DETECTOR_BUDGET_HOURS, Tailor, jpeg, live_tailor, tool_scene, tree
 
@@ -87,7 +93,8 @@ def test_classification_quickstart(tailor: Tailor, tmp_path: Path) -> None:
     assert results.project == project.id and results.iteration == iteration.id
 
 
-def test_object_detection_quickstart(tmp_path: Path, azurite) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_object_detection_quickstart(request: pytest.FixtureRequest, database: str, tmp_path: Path, azurite) -> None:
     base = tmp_path / "samples/vision/"
     regions: dict[str, dict[str, tuple[float, ...]]] = {"fork": {}, "scissors": {}}
     for kind in regions:
@@ -101,7 +108,9 @@ def test_object_detection_quickstart(tmp_path: Path, azurite) -> None:
     (base / "images/Test/test_od_image.jpg").write_bytes(jpeg(test_image))
     base_image_url = str(base) + "/"
 
-    for tailor in live_tailor(tmp_path, azurite, f"sqlite:///{tmp_path / 'tailor.db'}", DETECTOR_BUDGET_HOURS):
+    postgres = request.getfixturevalue("postgres_url") if database == "postgresql" else ""
+    for tailor in live_tailor(tmp_path, azurite, empty_database_url(database, tmp_path, postgres),
+                              DETECTOR_BUDGET_HOURS):
         trainer, predictor = tailor.trainer(), tailor.predictor()
         obj_detection_domain = next(
             domain for domain in trainer.get_domains() if domain.type == "ObjectDetection" and domain.name == "General"
@@ -147,7 +156,24 @@ def test_object_detection_quickstart(tmp_path: Path, azurite) -> None:
 
         assert any(p.tag_name == "scissors" and near(p) for p in results.predictions), (test_box, shown)
 
-        # Beyond the quickstart: the detector proposes regions on an image to label.
+        # Beyond the quickstart: the other detection calls, and the detector proposing regions on an image to label.
+        test_bytes = (base / "images/Test/test_od_image.jpg").read_bytes()
+        azurite.container("od-tests", public=True)
+        url = azurite.upload("od-tests", f"{database}.jpg", test_bytes)
+        answers = [predictor.detect_image_with_no_store(project.id, "detectModel", test_bytes),
+                   predictor.detect_image_url(project.id, "detectModel", url=url),
+                   predictor.detect_image_url_with_no_store(project.id, "detectModel", url=url)]
+        for answer in answers:
+            assert [(p.tag_name, p.bounding_box.left) for p in answer.predictions] == \
+                [(p.tag_name, p.bounding_box.left) for p in results.predictions]
+        with pytest.raises(PredictionError) as wrong_call:
+            predictor.classify_image(project.id, "detectModel", test_bytes)
+        assert wrong_call.value.error.code == "BadRequest" and "detect_image" in wrong_call.value.error.message
         proposed = trainer.get_image_region_proposals(project.id, stored.id)
         assert proposed.image_id == stored.id and proposed.proposals
         assert proposed.proposals[0].bounding_box.width > 0
+        performance = trainer.get_iteration_performance(project.id, iteration.id, threshold=0.3, overlap_threshold=0.5)
+        assert {t.name for t in performance.per_tag_performance} == {"fork", "scissors"}
+        assert performance.average_precision is not None
+        boxes = trainer.get_image_performances(project.id, iteration.id)
+        assert boxes and all(p.bounding_box is not None for b in boxes for p in b.predictions)

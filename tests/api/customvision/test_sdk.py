@@ -16,10 +16,14 @@ from azure.cognitiveservices.vision.customvision.training.models import (
     CustomVisionErrorException,
     ImageFileCreateBatch,
     ImageFileCreateEntry,
+    ImageIdCreateBatch,
+    ImageIdCreateEntry,
     ImageRegionCreateEntry,
     ImageTagCreateEntry,
     ImageUrlCreateBatch,
     ImageUrlCreateEntry,
+    PredictionQueryTag,
+    PredictionQueryToken,
     Region,
     SuggestedTagAndRegionQueryToken,
 )
@@ -225,6 +229,22 @@ def test_train_evaluate_publish_and_predict(tailor_on: Tailor, azurite) -> None:
         assert answer.predictions[0].tag_name == "cherry" and answer.predictions[0].tag_id == cherry.id
     for call in (predictor.classify_image_url, predictor.classify_image_url_with_no_store):
         assert call(project.id, "trees", url=url).predictions[0].tag_name == "cherry"
+
+    # Kept: the two quick tests and the two predictions that were not `nostore`, newest first.
+    kept = trainer.query_predictions(project.id, PredictionQueryToken(order_by="Newest"))
+    assert len(kept.results) == 4 and kept.token.continuation is None
+    newest = kept.results[0]
+    assert newest.iteration == iteration.id and newest.predictions[0].tag_name == "cherry"
+    assert fetch(newest.original_image_uri).content == test and fetch(newest.thumbnail_uri).status_code == 200
+    sure = trainer.query_predictions(project.id, PredictionQueryToken(
+        tags=[PredictionQueryTag(id=cherry.id, min_threshold=0.5)], max_count=2))
+    assert len(sure.results) == 2 and sure.token.continuation == "2"
+    moved = trainer.create_images_from_predictions(project.id, ImageIdCreateBatch(images=[
+        ImageIdCreateEntry(id=newest.id, tag_ids=[cherry.id])]))
+    assert moved.is_batch_successful and moved.images[0].image.tags[0].tag_id == cherry.id
+    trainer.delete_prediction(project.id, [newest.id])
+    assert len(trainer.query_predictions(project.id, PredictionQueryToken()).results) == 3
+    assert fetch(newest.original_image_uri).status_code == 404
 
     # The same model on the Image Analysis face.
     model_name = f"cv-{iteration.id}"

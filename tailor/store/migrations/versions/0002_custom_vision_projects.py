@@ -1,4 +1,5 @@
-"""Custom Vision: projects and what they own (tags, images, the images' tags and regions, iterations).
+"""Custom Vision: projects and what they own (tags, images, the images' tags and regions, iterations, stored
+predictions).
 
 Revision 0002, after 0001. New tables only: nothing that was stored changes.
 """
@@ -67,6 +68,23 @@ def upgrade() -> None:
     with op.batch_alter_table('cv_iterations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cv_iterations_project_id'), ['project_id'], unique=False)
 
+    op.create_table('cv_predictions',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('iteration_id', sa.String(length=36), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('format', sa.String(length=8), nullable=False),
+    sa.Column('application', sa.String(length=255), nullable=True),
+    sa.Column('predictions', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['cv_projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('cv_predictions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cv_predictions_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cv_predictions_project_id'), ['project_id'], unique=False)
+
     op.create_table('cv_tags',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=36), nullable=False),
@@ -126,6 +144,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cv_tags_project_id'))
 
     op.drop_table('cv_tags')
+    with op.batch_alter_table('cv_predictions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cv_predictions_project_id'))
+        batch_op.drop_index(batch_op.f('ix_cv_predictions_created_at'))
+
+    op.drop_table('cv_predictions')
     with op.batch_alter_table('cv_iterations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cv_iterations_project_id'))
 
