@@ -25,8 +25,8 @@ class Store:
 
     @classmethod
     def connect(cls, url: str) -> Store:
-        """Open (and create the tables of) the database at `url` (Settings.resolved_database_url): sqlite:///path
-        or postgresql+psycopg://..."""
+        """Open the database at `url` (Settings.resolved_database_url: sqlite:///path or postgresql+psycopg://...),
+        its schema first brought to the newest revision (tailor/store/_migrate.py)."""
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)

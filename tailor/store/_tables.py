@@ -53,8 +53,8 @@ class ModelRow(Base):
 
 class ModelUsageRow(Base):
     """When each model last answered an analyze call (written in batches), to preload the most used at start-up.
-    A table of its own rather than a column of `models`: `create_all` adds it to an existing database, which has
-    no migrations."""
+    A table of its own rather than a column of `models`: usage is written often, by every replica, and never needs
+    to lock a model's row."""
 
     __tablename__ = "model_usage"
 
