@@ -30,6 +30,7 @@ from .images import (
 from .predictions import ImagePrediction
 from .projects import ProjectService
 from .records import StoredPrediction
+from .suggestions import continuation_offset
 
 if TYPE_CHECKING:
     from ..blobs import Storage
@@ -94,12 +95,7 @@ class StoredPredictions:
         project = self._projects.get(project_id)
         if not 1 <= query.max_count <= 256:
             raise CustomVisionError(ErrorCode.BAD_REQUEST, f"maxCount is {query.max_count}; give 1 to 256")
-        start = 0
-        if query.continuation:
-            if not query.continuation.isdigit():
-                raise CustomVisionError(ErrorCode.BAD_REQUEST, "continuation is not one this service gave: send the "
-                                        "previous page's token, or none for the first page")
-            start = int(query.continuation)
+        start = continuation_offset(query.continuation)
         found = self._records.query_predictions(project.id, query.iteration_id, query.since, query.until,
                                                 query.application, query.newest_first)
         if query.tags:

@@ -77,7 +77,7 @@ class SmartLabeler:
         """Untagged images whose suggestions name one of `tag_ids` (any tag when none) at `threshold` or more,
         sorted by uncertainty; `continuation` is the previous page's."""
         view = self._iterations.completed(project_id, iteration_id)
-        start = _offset(continuation)
+        start = continuation_offset(continuation)
         matching = await self._matching(view, tag_ids, threshold)
         matching.sort(key=lambda s: s.uncertainty, reverse=most_uncertain_first)
         page = matching[start:start + max_count]
@@ -150,7 +150,8 @@ def uncertainty(prediction: ImagePrediction) -> float:
     return 1.0 - max(probabilities)
 
 
-def _offset(continuation: str | None) -> int:
+def continuation_offset(continuation: str | None) -> int:
+    """Where a page starts: the `continuation` token this service gave with the previous page (none: the first)."""
     if not continuation:
         return 0
     if not continuation.isdigit():
