@@ -14,6 +14,7 @@ they happen; the API (tailor.api.errors) and the CLI map these, and only these, 
         ├── BlobTooLarge          over the size limit; nothing beyond the limit was read
         ├── BlobUnsupported       a URI Tailor does not read (unknown scheme, a folder, ...), or a key it cannot store
         ├── BlobUnreachable       network failure, timeout, or a server error that persisted
+        ├── BlobCorrupt           one of Tailor's own objects does not match the checksum recorded when it was stored
         └── BlobRefused           Tailor's own policy forbids it (a path outside the data roots, a private
                                   address, a redirect downgrading https); nothing was read or connected to
 """
@@ -54,6 +55,10 @@ class BlobUnsupported(BlobError):
 
 class BlobUnreachable(BlobError):
     pass
+
+
+class BlobCorrupt(BlobError):
+    """What was read is not what was stored (its size or sha256 differs from its manifest's): never used."""
 
 
 class BlobRefused(BlobError):

@@ -18,7 +18,8 @@ CommaList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_", extra="ignore")
 
-    # Where the embedded default keeps its SQLite database, generated key and model artifacts.
+    # Where the embedded default keeps its SQLite database, generated key and Tailor's own storage; where every
+    # process keeps its local copies of models.
     data_dir: Path = Field(default=Path(".tailor"), description="Data directory of the embedded default.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
@@ -44,15 +45,31 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Azure Storage connection string used for `managedIdentity` datasets, and for Tailor's own storage "
-            "with TAILOR_STORAGE_CONTAINER."
+            "(TAILOR_ARTIFACTS_URL or TAILOR_STORAGE_CONTAINER) in that account."
         ),
     )
-    # Tailor's own storage (tailor.blobs.open_storage): uploaded images and training snapshots.
+    # Tailor's own storage (tailor.blobs.open_storage): uploaded images, training snapshots, trained models, reports.
+    artifacts_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "URL of the Azure Blob container where Tailor keeps what it trains and is given (models, reports, "
+            "evaluation outputs, uploaded images, training snapshots); credential: a SAS in the URL, else "
+            "TAILOR_STORAGE_CONNECTION_STRING's key for its account, else the host's Azure identity. Wins over "
+            "TAILOR_STORAGE_CONTAINER; default: the data directory."
+        ),
+    )
     storage_container: str | None = Field(
         default=None,
         description=(
-            "Container in the storage account of TAILOR_STORAGE_CONNECTION_STRING where Tailor keeps the images it "
-            "is given and its training snapshots; default: the data directory."
+            "Container in the storage account of TAILOR_STORAGE_CONNECTION_STRING where Tailor keeps the same "
+            "(another way to name it, when TAILOR_ARTIFACTS_URL is unset); default: the data directory."
+        ),
+    )
+    artifact_cache_mb: int = Field(
+        default=10240, ge=1,
+        description=(
+            "Disk the local copies of trained models (downloaded from Tailor's storage, checked, under the data "
+            "directory) may take, in MB; the least recently used copy not in use goes first."
         ),
     )
 

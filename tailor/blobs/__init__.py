@@ -12,9 +12,9 @@ dataset's `Access` says how its Azure blobs are authenticated. Limits are enforc
     source = reader.annotation_file(uri, access=Access(AuthKind.SAS, token), max_bytes=limit)
     problems = coco.check_images(dataset, reader.image_fetcher(access), purpose)
 
-Tailor's own objects (uploaded images, thumbnails, training snapshots) live in a `Storage` (`open_storage`: a
-container of TAILOR_STORAGE_CONTAINER at scale, `<data dir>/storage` on the embedded default), under `/`-separated
-keys. `storage.uri(key)` is `tailor://<key>`, which a reader given that storage reads like any other URI (limits
+Tailor's own objects (uploaded images, thumbnails, training snapshots, trained models, reports) live in a `Storage`
+(`open_storage`: the container of TAILOR_ARTIFACTS_URL, or of TAILOR_STORAGE_CONTAINER, at scale; `<data dir>/storage`
+on the embedded default), under `/`-separated keys. `storage.uri(key)` is `tailor://<key>`, which a reader given that storage reads like any other URI (limits
 apply; the data roots and the address guard do not), so a snapshot's COCO file can name its images by it:
 
     storage = open_storage(settings)
@@ -22,6 +22,14 @@ apply; the data roots and the address guard do not), so a snapshot's COCO file c
     reader = BlobReader(BlobPolicy.from_settings(settings), storage=storage)
     snapshot = storage.uri(f"projects/{project}/iterations/{iteration}/train.json")
     source = reader.annotation_file(snapshot, max_bytes=limit)
+
+Folders of files kept under one name (a trained model, a report) go through an `ArtifactStore` over that storage:
+uploaded with a manifest of checksums, and used on any host from a checked local copy in a bounded cache:
+
+    artifacts = ArtifactStore(storage, data_dir / "cache" / "artifacts", max_bytes=10 << 30)
+    artifacts.upload(folder, "models/fruit/attempt-1-3f2a9c1d")
+    with artifacts.local_copy("models/fruit/attempt-1-3f2a9c1d") as folder:
+        ...
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..coco import CocoSource
+from ._artifacts import ArtifactStore, is_landed, within
 from ._local_storage import LocalStorage
 from ._locations import to_uri
 from ._policy import Access, AuthKind, BlobPolicy
@@ -40,16 +49,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Access",
+    "ArtifactStore",
     "AuthKind",
     "AzureStorage",
     "BlobPolicy",
     "BlobReader",
     "LocalStorage",
     "Storage",
+    "is_landed",
     "open_storage",
     "read_annotation_file",
     "read_blob",
     "to_uri",
+    "within",
 ]
 
 

@@ -1,14 +1,17 @@
 """Tailor's own objects as blobs in one container of an Azure Storage account (Azurite in development), reached
-with the account's connection string; the SDK's errors translated into Tailor's here.
+with the account's connection string, or by the container's URL (a SAS in it, the connection string's key, or the
+host's Azure identity); the SDK's errors translated into Tailor's here.
 
 Imported only when such a container is configured (azure-storage-blob takes a quarter second to import).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from azure.core.exceptions import (
     AzureError,
@@ -19,14 +22,17 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.rest import HttpResponse
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from ..errors import BlobAccessDenied, BlobNotFound, BlobUnreachable
 from ._azure import download_at_most, retry_policy
+from ._azure_urls import azure_container_address
+from ._credentials import Credential, ambient_credential, ambient_identity_configured
 from ._keys import check_key, check_prefix, own_uri
 from ._locations import shown as redacted
-from ._storage_accounts import CONNECTION_STRING_SETTING
+from ._storage_accounts import CONNECTION_STRING_SETTING, parse_connection_string
 
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 _RETRY_BACKOFF_S = 0.5
@@ -35,25 +41,61 @@ _BATCH = 256  # the most sub-requests one blob batch may carry
 
 class AzureStorage:
     def __init__(self, connection_string: str, container: str, *, timeout_s: float = 30.0, retries: int = 3):
-        if not _CONTAINER_NAME.fullmatch(container):
-            raise ValueError(
-                f"{container!r} is not a valid container name: 3 to 63 lower-case letters, digits and single "
-                "hyphens, starting and ending with a letter or digit"
-            )
+        _check_container(container)
         try:
-            self._service = BlobServiceClient.from_connection_string(
-                connection_string,
-                retry_policy=retry_policy(retries, _RETRY_BACKOFF_S),
-                connection_timeout=timeout_s,
-                read_timeout=timeout_s,
-            )
+            service = BlobServiceClient.from_connection_string(connection_string, **_options(timeout_s, retries))
         except ValueError:  # the SDK's message does not repeat the string, nor does this one: it holds a key
             raise ValueError(
                 "the connection string is malformed; copy it from the storage account's access keys "
                 "(AccountName=...;AccountKey=...;...)"
             ) from None
+        hint = (
+            f"check that {CONNECTION_STRING_SETTING} holds a current key of the account of container {container!r}, "
+            "or a SAS that may read, write, list and delete"
+        )
+        self._open(service, container, hint)
+
+    @classmethod
+    def at_url(
+        cls, url: str, *, connection_string: str | None = None, timeout_s: float = 30.0, retries: int = 3
+    ) -> AzureStorage:
+        """The container of an Azure Blob container URL (`https://ACCOUNT.blob.core.windows.net/CONTAINER`, or
+        Azurite's `http://HOST:PORT/ACCOUNT/CONTAINER`). Its credential: a SAS in the URL; else the key (or SAS)
+        of `connection_string` when the URL is in that account; else, over https, the host's Azure identity.
+        ValueError saying what is missing; no message repeats the URL's query or the connection string."""
+        accounts = [parse_connection_string(connection_string)] if connection_string else []
+        address = azure_container_address(url, accounts)
+        _check_container(address.container)
+        credential: Credential
+        if "sig=" in address.query.lower():
+            credential, hint = address.query.lstrip("?"), "check that the SAS of the URL is current"
+        elif address.account is not None and address.account.account_key and address.account.name:
+            credential = AzureNamedKeyCredential(address.account.name, address.account.account_key)
+            hint = f"check that {CONNECTION_STRING_SETTING} holds a current key of the account"
+        elif address.account is not None and address.account.sas_token:
+            credential = address.account.sas_token.lstrip("?")
+            hint = f"check that the SAS of {CONNECTION_STRING_SETTING} is current"
+        elif address.account_url.lower().startswith("https:") and ambient_identity_configured():
+            credential = ambient_credential()
+            hint = "check that this host's Azure identity has the Storage Blob Data Contributor role on the container"
+        else:
+            raise ValueError(
+                "the URL has no credential: give it a SAS that may read, write, list and delete "
+                f"(...?sv=...&sig=...), or set {CONNECTION_STRING_SETTING} to the connection string of its account"
+            )
+        try:
+            service = BlobServiceClient(address.account_url, credential=credential, **_options(timeout_s, retries))
+        except ValueError as exc:
+            raise ValueError(f"not a usable container URL ({redacted(str(exc))})") from None
+        storage = cls.__new__(cls)
+        storage._open(service, address.container, f"{hint}, and that it may read, write, list and delete")
+        return storage
+
+    def _open(self, service: BlobServiceClient, container: str, access_hint: str) -> None:
+        self._service = service
         self.container = container
-        self._container = self._service.get_container_client(container)
+        self._container = service.get_container_client(container)
+        self._access_hint = access_hint
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         # One Put Blob, or staged blocks committed by one Put Block List for large data: either way the new
@@ -61,16 +103,19 @@ class AzureStorage:
         blob = self._container.get_blob_client(check_key(key))
         settings = ContentSettings(content_type=content_type) if content_type else None
         with self._translated(key):
-            try:
-                blob.upload_blob(data, overwrite=True, content_settings=settings)
-            except ResourceNotFoundError as exc:
-                if _code(exc) != "ContainerNotFound":
-                    raise
-                # Created on first use, not when opened, so that the service starts while the account is
-                # unreachable, and a container deleted by hand comes back.
-                with suppress(ResourceExistsError):
-                    self._container.create_container()  # private: no public access
-                blob.upload_blob(data, overwrite=True, content_settings=settings)
+            self._creating_container(lambda: blob.upload_blob(data, overwrite=True, content_settings=settings))
+
+    def _creating_container(self, upload: Callable[[], object]) -> None:
+        try:
+            upload()
+        except ResourceNotFoundError as exc:
+            if _code(exc) != "ContainerNotFound":
+                raise
+            # Created on first use, not when opened, so that the service starts while the account is
+            # unreachable, and a container deleted by hand comes back.
+            with suppress(ResourceExistsError):
+                self._container.create_container()  # private: no public access
+            upload()
 
     def get(self, key: str, max_bytes: int | None = None, *, truncate: bool = False) -> bytes:
         blob = self._container.get_blob_client(check_key(key))
@@ -78,6 +123,25 @@ class AzureStorage:
             if max_bytes is None:
                 return blob.download_blob(max_concurrency=1).readall()
             return download_at_most(blob, self.uri(key), max_bytes, truncate)
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        blob = self._container.get_blob_client(check_key(key))
+        settings = ContentSettings(content_type=content_type) if content_type else None
+        with self._translated(key), open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+
+            def upload() -> None:
+                file.seek(0)
+                blob.upload_blob(file, length=size, overwrite=True, content_settings=settings, max_concurrency=2)
+
+            self._creating_container(upload)
+
+    def get_file(self, key: str, path: Path) -> int:
+        blob = self._container.get_blob_client(check_key(key))
+        with self._translated(key):
+            download = blob.download_blob(max_concurrency=2)
+            with open(path, "wb") as file:
+                return download.readinto(file)
 
     def exists(self, key: str) -> bool:
         blob = self._container.get_blob_client(check_key(key))
@@ -149,12 +213,24 @@ class AzureStorage:
         if status == 404:
             return BlobNotFound(uri, f"no such object (HTTP 404{code_shown})")
         if status in (401, 403):
-            return BlobAccessDenied(
-                uri,
-                f"access denied (HTTP {status}{code_shown}); check that {CONNECTION_STRING_SETTING} holds a current "
-                f"key of the account of container {self.container!r}, or a SAS that may read, write, list and delete",
-            )
+            return BlobAccessDenied(uri, f"access denied (HTTP {status}{code_shown}); {self._access_hint}")
         return BlobUnreachable(uri, f"Azure Storage answered HTTP {status}{code_shown}")
+
+
+def _check_container(container: str) -> None:
+    if not _CONTAINER_NAME.fullmatch(container):
+        raise ValueError(
+            f"{container!r} is not a valid container name: 3 to 63 lower-case letters, digits and single "
+            "hyphens, starting and ending with a letter or digit"
+        )
+
+
+def _options(timeout_s: float, retries: int) -> dict[str, object]:
+    return {
+        "retry_policy": retry_policy(retries, _RETRY_BACKOFF_S),
+        "connection_timeout": timeout_s,
+        "read_timeout": timeout_s,
+    }
 
 
 def _code(exc: HttpResponseError) -> str:

@@ -63,3 +63,42 @@ def _split(account_url: str, path: str, query: str, account: StorageAccount | No
     if not container or not blob:
         raise BlobUnsupported(shown, "an Azure Blob URL names a container and a blob: .../CONTAINER/BLOB")
     return BlobAddress(account_url, unquote(container), unquote(blob), query, account)
+
+
+@dataclass(frozen=True)
+class ContainerAddress:
+    account_url: str  # as in BlobAddress
+    container: str
+    query: str  # a SAS, when the URL carries one
+    account: StorageAccount | None  # the server's account for this endpoint, when it has one
+
+
+def azure_container_address(url: str, accounts: Sequence[StorageAccount]) -> ContainerAddress:
+    """The container an Azure Blob container URL names: `https://ACCOUNT.blob.core.windows.net/CONTAINER`, or
+    path style `http://HOST:PORT/ACCOUNT/CONTAINER` (Azurite), either with a SAS as its query. ValueError saying
+    what is wrong otherwise; the message never repeats the query, which may hold a SAS."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL of a container (https://ACCOUNT.blob.core.windows.net/CONTAINER)")
+    if parts.fragment or "@" in parts.netloc:
+        raise ValueError("a container URL has no user name or fragment")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    for account in accounts:
+        if account.contains(url.strip()):
+            rest = parts.path[len(urlsplit(account.blob_endpoint).path.rstrip("/")) :]
+            return ContainerAddress(account.blob_endpoint, _container(rest), parts.query, account)
+    if (parts.hostname or "").rstrip(".").endswith(AZURE_BLOB_HOST_SUFFIXES):
+        return ContainerAddress(origin, _container(parts.path), parts.query, None)
+    first, _, rest = parts.path.lstrip("/").partition("/")
+    if not first:
+        raise ValueError("a path-style URL names the account, then the container: http://HOST:PORT/ACCOUNT/CONTAINER")
+    return ContainerAddress(f"{origin}/{first}", _container(rest), parts.query, None)
+
+
+def _container(path: str) -> str:
+    container, _, deeper = unquote(path).strip("/").partition("/")
+    if not container:
+        raise ValueError("the URL names no container: .../CONTAINER")
+    if deeper:
+        raise ValueError(f"the URL names a folder inside container {container!r}; name the container alone")
+    return container

@@ -59,19 +59,24 @@ class CredentialChooser:
     def _ambient_credential(self) -> TokenCredential:
         with self._lock:  # one credential for the reader's life: it caches its tokens
             if self._ambient is None:
-                from azure.identity import DefaultAzureCredential  # a slow import, needed on Azure hosts only
-
-                # Only the sources the environment variables configure; developer tools are no server identity.
-                self._ambient = DefaultAzureCredential(
-                    exclude_cli_credential=True,
-                    exclude_developer_cli_credential=True,
-                    exclude_powershell_credential=True,
-                    exclude_visual_studio_code_credential=True,
-                    exclude_shared_token_cache_credential=True,
-                    exclude_interactive_browser_credential=True,
-                    exclude_broker_credential=True,
-                )
+                self._ambient = ambient_credential()
             return self._ambient
+
+
+def ambient_credential() -> DefaultAzureCredential:
+    """azure-identity's default credential, limited to the sources the environment variables configure: developer
+    tools are no server identity."""
+    from azure.identity import DefaultAzureCredential  # a slow import, needed on Azure hosts only
+
+    return DefaultAzureCredential(
+        exclude_cli_credential=True,
+        exclude_developer_cli_credential=True,
+        exclude_powershell_credential=True,
+        exclude_visual_studio_code_credential=True,
+        exclude_shared_token_cache_credential=True,
+        exclude_interactive_browser_credential=True,
+        exclude_broker_credential=True,
+    )
 
 
 def ambient_identity_configured() -> bool:

@@ -7,8 +7,9 @@ folder is atomic, so a reader opens the old file or the new one, and a crash lea
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +19,7 @@ from ._keys import check_key, check_prefix, own_uri
 
 # Temporary files start with this, so that listing a folder can tell them from objects.
 _TEMP_PREFIX = ".tailor-put-"
+_CHUNK = 1 << 20
 
 
 class LocalStorage:
@@ -26,13 +28,23 @@ class LocalStorage:
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
         # Files have no content type; callers that need one know it from the key's extension.
+        self._put(key, lambda file: _write(file, data))
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        def copy(file: BinaryIO) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, file, _CHUNK)
+
+        self._put(key, copy)
+
+    def _put(self, key: str, write: Callable[[BinaryIO], None]) -> None:
         path = self._path(key)
         with _translated(self.uri(key)):
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
             try:
                 with os.fdopen(handle, "wb") as file:
-                    _write(file, data)
+                    write(file)
                     file.flush()
                     os.fsync(file.fileno())  # the data is on disk before the name points at it
                 os.replace(temp, path)
@@ -56,6 +68,18 @@ class LocalStorage:
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 # A folder is where keys below it live, not an object: in a container it would not exist either.
                 raise BlobNotFound(uri, "no such object") from None
+
+    def get_file(self, key: str, path: Path) -> int:
+        source, uri = self._path(key), self.uri(key)
+        with _translated(uri):
+            try:
+                with source.open("rb") as file, open(path, "wb") as target:
+                    shutil.copyfileobj(file, target, _CHUNK)
+                    return target.tell()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                if not source.is_file():
+                    raise BlobNotFound(uri, "no such object") from None
+                raise
 
     def exists(self, key: str) -> bool:
         path = self._path(key)

@@ -46,6 +46,21 @@ def test_put_get_exists_and_overwrite(storage: Storage) -> None:
     assert storage.get(KEY) == b"" and storage.exists(KEY)
 
 
+def test_files_in_and_out(storage: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "weights.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 7))  # more than one chunk of a stream
+    storage.put_file("models/m/weights.bin", source, "application/octet-stream")
+    target = tmp_path / "copy.bin"
+    target.write_bytes(b"something that is replaced")
+    assert storage.get_file("models/m/weights.bin", target) == source.stat().st_size
+    assert target.read_bytes() == source.read_bytes()
+    source.write_bytes(b"")
+    storage.put_file("models/m/weights.bin", source)  # replaced, empty or not
+    assert storage.get_file("models/m/weights.bin", target) == 0 and target.read_bytes() == b""
+    with pytest.raises(BlobNotFound):
+        storage.get_file("models/m/nothing.bin", tmp_path / "nothing.bin")
+
+
 def test_keys_are_names_not_folders(storage: Storage) -> None:
     storage.put("projects/p/images/a.jpg", b"a")
     assert not storage.exists("projects/p/images")  # a folder of keys is not an object
