@@ -2,24 +2,34 @@
 
 The rules of the Evaluations API live here (its states in tailor.enums), as tailor.models keeps those of training;
 the workers run the measurement (tailor.workers -> tailor.automl.evaluation) and record each transition here. Each
-evaluation keeps a report (tailor.reports) beside the model's files.
+evaluation keeps a report (tailor.reports) beside the model's files in Tailor's storage.
 """
 
 from __future__ import annotations
 
-import shutil
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .blobs import is_landed
 from .datasets import check_name
 from .enums import EvaluationFailureCode, EvaluationStatus, ModelStatus  # and importable from here, as before
-from .errors import InvalidInput, NotFound, TailorError
+from .errors import BlobError, InvalidInput, NotFound, TailorError
+from .models import model_folder
 
 if TYPE_CHECKING:
+    from .blobs import ArtifactStore
     from .store import Page, Store
+
+log = logging.getLogger(__name__)
+
+
+def evaluation_folder(model_name: str, name: str) -> str:
+    """The folder of Tailor's storage that holds every attempt's outputs of the evaluation (`attempt-<n>/report/`),
+    inside its model's: deleting the model deletes them too."""
+    return f"{model_folder(model_name)}/evaluations/{name}"
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,9 @@ class Evaluation:
     updated: datetime
     performance: Mapping[str, Any] | None = None
     error: EvaluationError | None = None
-    report: str | None = None  # the folder of its report, once it has succeeded
+    # Once it has succeeded, its report: a location of the artifact store (tailor.blobs.ArtifactStore), or, in a
+    # database from before the artifact store, the absolute path of the report's folder.
+    report: str | None = None
     attempt: int = 0
 
 
@@ -57,9 +69,10 @@ class EvaluationQueue(Protocol):
 
 
 class EvaluationService:
-    def __init__(self, store: Store, queue: EvaluationQueue):
+    def __init__(self, store: Store, queue: EvaluationQueue, artifacts: ArtifactStore):
         self._store = store
         self._queue = queue
+        self._artifacts = artifacts
 
     def create(self, model_name: str, name: str, test_dataset_name: str) -> Evaluation:
         """Checked now, so that a mistake is a 4xx at once: the model exists and has succeeded, the dataset exists
@@ -103,14 +116,22 @@ class EvaluationService:
                 f"evaluation {name!r} is {evaluation.status.value}; it can be deleted once it has succeeded or failed"
             )
         self._store.evaluations.delete(model_name, name, expected_status=evaluation.status)
-        if evaluation.report:
-            shutil.rmtree(evaluation.report, ignore_errors=True)
+        folders = [evaluation_folder(model_name, name)]
+        if evaluation.report and is_landed(evaluation.report):
+            folders.append(evaluation.report)  # the folder a Tailor before the artifact store wrote
+        for folder in folders:
+            try:
+                self._artifacts.delete(folder)
+            except BlobError:  # orphans, deleted with the model
+                log.warning("evaluation %s of %s is deleted, but its files in %s could not be", name, model_name,
+                            folder, exc_info=True)
 
-    def report_folder(self, model_name: str, name: str) -> Path:
-        """The folder of a succeeded evaluation's report."""
+    def report_location(self, model_name: str, name: str) -> str:
+        """Where a succeeded evaluation's report is: a location of the artifact store (ArtifactStore.read reads
+        its files)."""
         evaluation = self.get(model_name, name)
         if evaluation.status is not EvaluationStatus.SUCCEEDED or not evaluation.report:
             raise EvaluationConflict(
                 f"evaluation {name!r} is {evaluation.status.value}; its report exists once it has succeeded"
             )
-        return Path(evaluation.report)
+        return evaluation.report

@@ -7,25 +7,34 @@ here.
 
 from __future__ import annotations
 
+import logging
 import math
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .blobs import is_landed, within
 from .datasets import check_name
 from .enums import FailureCode, ModelKind, ModelStatus  # and importable from here, as before
-from .errors import InvalidInput, NotFound, TailorError
+from .errors import BlobError, InvalidInput, NotFound, TailorError
 
 if TYPE_CHECKING:
+    from .blobs import ArtifactStore
     from .store import Page, Store
 
+log = logging.getLogger(__name__)
 
-REPORT_FOLDER = "report"  # inside a model's artifact folder
+REPORT_FOLDER = "report"  # inside a model's artifact
 # Also there: the predictions on the held-out images, kept so that figures at other thresholds can be computed later
 HELD_OUT_PREDICTIONS = "heldout-predictions.json"
+
+
+def model_folder(name: str) -> str:
+    """The folder of Tailor's storage that holds every artifact of the model: its trained attempts
+    (`attempt-<n>-<random>/`) and its evaluations' outputs (`evaluations/<name>/attempt-<n>/`)."""
+    return f"models/{name}"
 
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
 SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
@@ -70,7 +79,9 @@ class Model:
     performance: Mapping[str, Any] | None = None
     error: TrainingError | None = None
     progress: Mapping[str, Any] = field(default_factory=dict)
-    artifact: str | None = None  # where the trained model is kept
+    # The trained model's artifact: its name in Tailor's storage (tailor.blobs.ArtifactStore), or, in a database
+    # from before the artifact store, the absolute path of its folder.
+    artifact: str | None = None
     attempt: int = 0  # how many times a worker has started it (a crashed attempt is retried, not billed)
 
     @property
@@ -110,12 +121,14 @@ class ModelService:
         self,
         store: Store,
         queue: JobQueue,
+        artifacts: ArtifactStore,
         limits: TrainingLimits = TrainingLimits(),
         on_deleted: Callable[[str], None] = lambda name: None,
     ):
         """`on_deleted(name)` is told of every deletion (the prediction cache drops the model)."""
         self._store = store
         self._queue = queue
+        self._artifacts = artifacts
         self._limits = limits
         self._on_deleted = on_deleted
 
@@ -185,16 +198,23 @@ class ModelService:
             )
         self._store.models.delete(name, expected_status=model.status)
         self._on_deleted(name)
-        if model.artifact:
-            shutil.rmtree(Path(model.artifact).parent, ignore_errors=True)
+        folders = [model_folder(name)]  # what its attempts and evaluations left, whatever became of their records
+        if model.artifact and is_landed(model.artifact):
+            folders.append(str(Path(model.artifact).parent))  # the folder a Tailor before the artifact store wrote
+        for folder in folders:
+            try:
+                self._artifacts.delete(folder)
+            except BlobError:  # the model is gone; its files are orphans, deleted with the next model of its name
+                log.warning("model %s is deleted, but its files in %s could not be", name, folder, exc_info=True)
 
-    def report_folder(self, name: str) -> Path:
-        """The folder of the trained model's report (tailor.reports), kept with its weights."""
+    def report_location(self, name: str) -> str:
+        """Where the trained model's report (tailor.reports) is, kept with its weights: a location of the
+        artifact store (ArtifactStore.read reads its files)."""
         model = self.get(name)
         if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
             raise ModelConflict(name, model.status, "reported on", f"model {name!r} is {model.status.value}; its "
                                 "report exists once its training has succeeded")
-        return Path(model.artifact) / REPORT_FOLDER
+        return within(model.artifact, REPORT_FOLDER)
 
     def cancel(self, name: str) -> Model:
         model = self.get(name)

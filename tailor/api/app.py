@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Security
 
 from .. import __version__
-from ..blobs import BlobPolicy, BlobReader, open_storage
+from ..blobs import BlobPolicy, BlobReader
 from ..customvision.images import ImageService
 from ..customvision.iterations import IterationService
 from ..customvision.performance import PerformanceService
@@ -44,13 +44,14 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     context = JobContext(settings)
     store = context.store
     policy = BlobPolicy.from_settings(settings)
-    storage = open_storage(settings)
+    storage = context.storage
+    artifacts = context.artifacts
     reader = BlobReader(policy, storage=storage)
     keys = keys or resolve_keys(settings)
     runner: InProcessRunner | ArqQueue = (
         ArqQueue(settings, context) if settings.redis_url else InProcessRunner(settings, context)
     )
-    predictions = PredictionService(store, policy, PredictionConfig.from_settings(settings))
+    predictions = PredictionService(store, policy, artifacts, PredictionConfig.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -74,11 +75,12 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     app.state.services = Services(
         datasets=DatasetService(store, reader, settings.max_annotation_bytes),
         models=ModelService(
-            store, runner, TrainingLimits(settings.max_budget_hours, settings.max_training_hours_per_key),
+            store, runner, artifacts, TrainingLimits(settings.max_budget_hours, settings.max_training_hours_per_key),
             on_deleted=predictions.forget,
         ),
-        evaluations=EvaluationService(store, runner),
+        evaluations=EvaluationService(store, runner, artifacts),
         predictions=predictions,
+        artifacts=artifacts,
     )
     app.state.custom_vision = custom_vision_services(app.state.services, store, storage, reader, settings)
 
@@ -134,7 +136,7 @@ def custom_vision_services(services: Services, store, storage, reader: BlobReade
         images=images,
         iterations=iterations,
         predictions=CustomVisionPredictions(projects, iterations, services.predictions, read_url, stored),
-        performance=PerformanceService(store, iterations),
+        performance=PerformanceService(store, iterations, services.artifacts),
         labeler=SmartLabeler(store, projects, iterations, storage, services.predictions),
         stored=stored,
     )

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader
 
+from ..blobs import ArtifactStore
 from ..datasets import DatasetService
 from ..evaluations import EvaluationService
 from ..models import ModelService
@@ -22,6 +23,7 @@ class Services:
     models: ModelService
     evaluations: EvaluationService
     predictions: PredictionService
+    artifacts: ArtifactStore  # trained models and reports in Tailor's storage
 
 
 def services(request: Request) -> Services:
@@ -44,10 +46,15 @@ def predictions(request: Request) -> PredictionService:
     return services(request).predictions
 
 
+def artifacts(request: Request) -> ArtifactStore:
+    return services(request).artifacts
+
+
 DatasetsDep = Annotated[DatasetService, Depends(datasets)]
 ModelsDep = Annotated[ModelService, Depends(models)]
 EvaluationsDep = Annotated[EvaluationService, Depends(evaluations)]
 PredictionsDep = Annotated[PredictionService, Depends(predictions)]
+ArtifactsDep = Annotated[ArtifactStore, Depends(artifacts)]
 
 # Enforced by the gateway; declared here for the OpenAPI document.
 subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False)

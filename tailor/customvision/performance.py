@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import BlobNotFound
 from ..models import HELD_OUT_PREDICTIONS
 from .codes import ErrorCode, OrderBy
 from .errors import CustomVisionError
@@ -24,6 +24,7 @@ from .predictions import TagPrediction
 from .records import StoredImage
 
 if TYPE_CHECKING:
+    from ..blobs import ArtifactStore
     from ..reports import DetectionPredictions, Predictions
     from ..store import Store
 
@@ -57,9 +58,10 @@ class ImagePerformance:
 
 
 class PerformanceService:
-    def __init__(self, store: Store, iterations: IterationService):
+    def __init__(self, store: Store, iterations: IterationService, artifacts: ArtifactStore):
         self._records = store.projects
         self._iterations = iterations
+        self._artifacts = artifacts
 
     def of_iteration(self, project_id: str, iteration_id: str, threshold: float, overlap: float
                      ) -> IterationPerformance:
@@ -109,13 +111,15 @@ class PerformanceService:
                 if not wanted or wanted & ({t.tag_id for t in image.tags} | {r.tag_id for r in image.regions})]
 
     def _held_out(self, project_id: str, iteration_id: str):
-        from ..reports import load_predictions
+        from ..reports import parse_predictions
 
         view = self._iterations.completed(project_id, iteration_id)
         artifact = view.model.artifact if view.model else None
         try:
-            return view, load_predictions(Path(artifact or "") / HELD_OUT_PREDICTIONS)
-        except (FileNotFoundError, NotADirectoryError):
+            if not artifact:
+                raise BlobNotFound(HELD_OUT_PREDICTIONS, "the iteration's model has no artifact")
+            return view, parse_predictions(self._artifacts.read(artifact, HELD_OUT_PREDICTIONS))
+        except BlobNotFound:
             raise CustomVisionError(ErrorCode.NOT_FOUND_ITERATION_PERFORMANCE,
                                     f"{view.iteration.name} has no held-out predictions to measure (it was trained "
                                     "before Tailor kept them): train the project again (forceTrain=true)") from None

@@ -2,11 +2,11 @@
 
 A model is loaded once: the first request for it loads it while the others that arrive meanwhile wait for that same
 load (one lock per model; loads of different models do not wait for each other). An entry is tied to one version
-of a model (its artifact folder and creation time), so a model deleted and created again under the same name is
+of a model (its artifact and creation time), so a model deleted and created again under the same name is
 loaded afresh, never served from the old weights.
 
     cache = ModelCache(load, max_models=8, max_bytes=2 << 30)
-    predictor = cache.get(ModelKey("fruit", "/data/models/fruit/attempt-1", created))
+    predictor = cache.get(ModelKey("fruit", "models/fruit/attempt-1-3f2a9c1d", created))
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ModelKey:
     name: str
-    artifact: str  # the artifact folder
+    artifact: str  # the model's artifact (tailor.blobs.ArtifactStore)
     version: str  # changes when the model under this name is another one (its creation time)
 
 

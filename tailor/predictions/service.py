@@ -2,7 +2,7 @@
 model cache, the batcher, and a keeper thread that preloads models as their training succeeds, forgets deleted
 ones, and records which models are used so that a restart preloads the most used.
 
-    predictions = PredictionService(store, reader, PredictionConfig.from_settings(settings))
+    predictions = PredictionService(store, policy, artifacts, PredictionConfig.from_settings(settings))
     predictions.start()                      # preloads the most recently used models, starts the threads
     prediction = await predictions.analyze("fruit-v1", body)      # bytes, or ImageUrl("https://...")
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from ..blobs import BlobPolicy, BlobReader
+from ..blobs import ArtifactStore, BlobPolicy, BlobReader
 from ..datasets import check_name
 from ..enums import ModelStatus
 from ..errors import BlobError, BlobTooLarge, TailorError
@@ -106,14 +106,17 @@ class PredictionConfig:
 
 
 class PredictionService:
-    def __init__(self, store: Store, policy: BlobPolicy, config: PredictionConfig = PredictionConfig()):
+    def __init__(
+        self, store: Store, policy: BlobPolicy, artifacts: ArtifactStore, config: PredictionConfig = PredictionConfig()
+    ):
+        """A model is loaded from this host's checked copy of its artifact (`artifacts`), fetched once."""
         self._store = store
         self._config = config
         # An analyze url is read like any user URL (address guard included), but with a short timeout, no retries
         # and no local paths: a caller waits for the answer.
         self._reader = BlobReader(replace(policy, data_roots=(), timeout_s=config.fetch_timeout_s, retries=0))
         self.cache: ModelCache[Predictor] = ModelCache(
-            _Loader(config.threads), max_models=config.cache_models, max_bytes=config.cache_bytes
+            _Loader(config.threads, artifacts), max_models=config.cache_models, max_bytes=config.cache_bytes
         )
         self.batcher: Batcher[Predictor, bytes, Any] = Batcher(
             self._decode_and_predict, max_batch=config.batch_size, max_wait_s=config.batch_wait_s
@@ -281,11 +284,13 @@ class _Keeper:
 
 
 class _Loader:
-    """Builds a Predictor from an artifact folder. torch loads here, on the first model, not when the API starts;
-    its thread count is set then, once."""
+    """Builds a Predictor from an artifact: this host's copy of it, fetched from Tailor's storage and checked when
+    needed, held while its files are read. torch loads here, on the first model, not when the API starts; its
+    thread count is set then, once."""
 
-    def __init__(self, threads: int | None):
+    def __init__(self, threads: int | None, artifacts: ArtifactStore):
         self._threads = threads
+        self._artifacts = artifacts
         self._configured = False
         self._lock = threading.Lock()
 
@@ -293,7 +298,8 @@ class _Loader:
         from ..automl.loading import load_model
 
         self._configure()
-        predictor = load_model(Path(artifact))
+        with self._artifacts.local_copy(artifact) as folder:
+            predictor = load_model(folder)
         network = predictor.network
         nbytes = sum(t.numel() * t.element_size() for t in (*network.parameters(), *network.buffers()))
         return Loaded(predictor, nbytes)

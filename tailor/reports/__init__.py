@@ -20,7 +20,8 @@ plots and a page.
 
     _thumbnails.py             thumbnails as small JPEG files
     _html.py                   the self-contained HTML page (jinja2, autoescaped; images as data: URIs; no script)
-    _stored.py                 save_predictions and load_predictions: the predictions behind a report, kept as JSON
+    _stored.py                 save_predictions, load_predictions and parse_predictions: the predictions behind a
+                               report, kept as JSON
     _files.py                  write_report and read_report: report.json, report.html and the images, one folder,
                                atomically; a classifier's report or a detector's, by the type of the predictions
 
@@ -34,7 +35,7 @@ from ._files import read_report, write_report
 from ._html import render_html
 from ._predictions import Predictions
 from ._ranking import most_confidently_wrong
-from ._stored import load_predictions, save_predictions
+from ._stored import load_predictions, parse_predictions, save_predictions
 
 __all__ = [
     "DetectionPredictions",
@@ -42,6 +43,7 @@ __all__ = [
     "evaluate_detections",
     "load_predictions",
     "most_confidently_wrong",
+    "parse_predictions",
     "read_report",
     "render_html",
     "save_predictions",

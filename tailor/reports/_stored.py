@@ -48,7 +48,12 @@ def save_predictions(path: Path, predictions: Predictions | DetectionPredictions
 
 def load_predictions(path: Path) -> Predictions | DetectionPredictions:
     """FileNotFoundError when there is none."""
-    body = json.loads(Path(path).read_text(encoding="utf-8"))
+    return parse_predictions(Path(path).read_bytes())
+
+
+def parse_predictions(data: bytes) -> Predictions | DetectionPredictions:
+    """What `save_predictions` wrote, read from its bytes (kept in Tailor's storage, say)."""
+    body = json.loads(data)
     if body["kind"] == "detector":
         return DetectionPredictions(
             class_names=tuple(body["classNames"]), image_names=tuple(body["imageNames"]),

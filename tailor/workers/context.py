@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ..blobs import BlobPolicy, BlobReader, open_storage
+from ..blobs import ArtifactStore, BlobPolicy, BlobReader, Storage, open_storage
 from ..datasets import DatasetService
+from ..evaluations import evaluation_folder
+from ..models import model_folder
 from ..settings import Settings
 from ..store import Store
 
@@ -21,8 +25,20 @@ class JobContext:
         return Store.connect(self.settings.resolved_database_url)
 
     @cached_property
+    def storage(self) -> Storage:
+        """Tailor's own storage: a container at scale, `<data dir>/storage` on the embedded default."""
+        return open_storage(self.settings)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        """Trained models and reports in that storage, with this host's checked copies of models under
+        `<data dir>/cache/artifacts` (TAILOR_ARTIFACT_CACHE_MB at most)."""
+        cache = self._data_dir / "cache" / "artifacts"
+        return ArtifactStore(self.storage, cache, self.settings.artifact_cache_mb * 1024 * 1024)
+
+    @cached_property
     def reader(self) -> BlobReader:
-        return BlobReader(BlobPolicy.from_settings(self.settings), storage=open_storage(self.settings))
+        return BlobReader(BlobPolicy.from_settings(self.settings), storage=self.storage)
 
     @cached_property
     def datasets(self) -> DatasetService:
@@ -33,12 +49,35 @@ class JobContext:
         return self.settings.data_dir / "weights"
 
     def artifact_dir(self, model_name: str, attempt: int) -> Path:
-        return self.settings.data_dir / "models" / model_name / f"attempt-{attempt}"
+        """Where this host trains the model before it goes to the storage (`keep`)."""
+        return self._data_dir / "work" / "models" / model_name / f"attempt-{attempt}"
 
     def evaluation_dir(self, model_name: str, evaluation_name: str, attempt: int) -> Path:
-        """Inside the model's folder: deleting the model deletes its evaluations' files too."""
-        return self.settings.data_dir / "models" / model_name / "evaluations" / evaluation_name / f"attempt-{attempt}"
+        """Where this host writes an evaluation's report before it goes to the storage (`keep`)."""
+        return self._data_dir / "work" / "models" / model_name / "evaluations" / evaluation_name / f"attempt-{attempt}"
+
+    def artifact_name(self, model_name: str, attempt: int) -> str:
+        """The name a trained model is kept under in the storage. Its random part keeps a model deleted and created
+        again under its name from ever meeting the old one's copies in a host's cache."""
+        return f"{model_folder(model_name)}/attempt-{attempt}-{uuid.uuid4().hex[:8]}"
+
+    def evaluation_name(self, model_name: str, evaluation_name: str, attempt: int) -> str:
+        """The name an evaluation's outputs are kept under in the storage (its report in `report/`)."""
+        return f"{evaluation_folder(model_name, evaluation_name)}/attempt-{attempt}"
+
+    def keep(self, folder: Path, name: str) -> str:
+        """Upload `folder` to the storage as `name`, then remove it from this host; returns `name`."""
+        self.artifacts.upload(folder, name)
+        shutil.rmtree(folder, ignore_errors=True)
+        return name
+
+    @property
+    def _data_dir(self) -> Path:
+        # Absolute: a relative path would read as a name in the storage, and child processes may start elsewhere.
+        return self.settings.data_dir.expanduser().resolve()
 
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+        if "storage" in self.__dict__:
+            self.storage.close()

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..automl.failures import EvaluationFailed
+from ..blobs import within
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import EvaluationFailureCode, EvaluationStatus, ModelKind, ModelStatus
-from ..errors import NotFound
+from ..errors import BlobCorrupt, BlobNotFound, NotFound
 from ..evaluations import EvaluationError
 from ..models import Model
 from .context import JobContext
@@ -46,6 +47,7 @@ def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -
         model = _succeeded_model(context, model_name)
         performance = measure(context, model, evaluation.test_dataset_name, folder / "report",
                               title=f"Evaluation {evaluation_name!r} of model {model_name!r}")
+        kept = context.keep(folder, context.evaluation_name(model_name, evaluation_name, attempt))
     except EvaluationFailed as failed:
         return _end(context, model_name, evaluation_name, EvaluationStatus.FAILED,
                     error=EvaluationError(failed.code, failed.message))
@@ -56,7 +58,7 @@ def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -
         return _end(context, model_name, evaluation_name, EvaluationStatus.FAILED,
                     error=EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message))
     return _end(context, model_name, evaluation_name, EvaluationStatus.SUCCEEDED,
-                performance=performance, report=str(folder / "report"))
+                performance=performance, report=within(kept, "report"))
 
 
 def measure(context: JobContext, model: Model, dataset_name: str, report_folder: Path, *, title: str) -> dict[str, Any]:
@@ -89,7 +91,13 @@ def measure(context: JobContext, model: Model, dataset_name: str, report_folder:
             EvaluationFailureCode.DATASET_ANNOTATIONS_INVALID, f"the dataset cannot be evaluated on: {shown}{more}"
         ) from None
     evaluate = evaluate_detector if kind is ModelKind.DETECTOR else evaluate_classifier
-    measured = evaluate(Path(str(model.artifact)), loaded.dataset, context.reader.image_fetcher(dataset.spec.access))
+    try:  # a local copy of the model, checked, from this host's cache (fetched from Tailor's storage once)
+        with context.artifacts.local_copy(str(model.artifact)) as artifact_dir:
+            measured = evaluate(artifact_dir, loaded.dataset, context.reader.image_fetcher(dataset.spec.access))
+    except (BlobNotFound, BlobCorrupt) as exc:
+        raise EvaluationFailed(
+            EvaluationFailureCode.MODEL_NOT_FOUND, f"the model's files cannot be read ({exc}); train it again"
+        ) from None
     performance = {**measured.performance, "imagesEvaluated": len(measured.predictions.image_names)}
     details = {
         "Model": model.name,

@@ -54,18 +54,26 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
             error=TrainingError(failed.code, failed.message), billed_seconds=failed.billed_seconds,
         )
     except Exception:
-        incident = uuid.uuid4().hex[:12]
-        log.exception("training %s failed unexpectedly (incident %s)", model_name, incident)
-        message = f"training failed unexpectedly; quote incident {incident} to find it in the worker log"
-        return _end(context, model_name, ModelStatus.FAILED, error=TrainingError(FailureCode.UNKNOWN, message))
+        return _end(context, model_name, ModelStatus.FAILED, error=_unexpected(model_name))
     performance, reported = _measure_and_report(context, model_name, result)
+    try:  # the model, its report and held-out predictions, from this host's disk to Tailor's storage
+        artifact = context.keep(result.artifact_dir, context.artifact_name(model_name, attempt))
+    except Exception:
+        return _end(context, model_name, ModelStatus.FAILED, error=_unexpected(model_name))
     return _end(
         context, model_name, ModelStatus.SUCCEEDED,
-        billed_seconds=result.billed_seconds, performance=performance, artifact=str(result.artifact_dir),
+        billed_seconds=result.billed_seconds, performance=performance, artifact=artifact,
         progress={"phase": "succeeded", "attempt": attempt, "trialsDone": result.trials,
                   "bestValidationScore": round(result.best_score, 4),
                   "budgetUsedSeconds": round(result.billed_seconds, 1), **reported},
     )
+
+
+def _unexpected(model_name: str) -> TrainingError:
+    incident = uuid.uuid4().hex[:12]
+    log.exception("training %s failed unexpectedly (incident %s)", model_name, incident)
+    message = f"training failed unexpectedly; quote incident {incident} to find it in the worker log"
+    return TrainingError(FailureCode.UNKNOWN, message)
 
 
 def _measure_and_report(context: JobContext, model_name: str, result) -> tuple[dict[str, Any], dict[str, Any]]:

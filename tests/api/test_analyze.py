@@ -22,6 +22,7 @@ from tailor.api import create_app  # noqa: E402
 from tailor.models import ModelStatus, TrainingParameters  # noqa: E402
 from tailor.settings import Settings  # noqa: E402
 from tailor.store import Store  # noqa: E402
+from tailor.workers import JobContext  # noqa: E402
 from tests.images import COLOURS, disc, encoded  # noqa: E402
 
 from .conftest import PREDICTION_KEY, TRAINING_KEY, VERSION, LiveServer, make_settings  # noqa: E402
@@ -31,17 +32,25 @@ ANALYZE = "/computervision/imageanalysis:analyze"
 SIZE = (100, 80)  # near the 64 px images the session models learn from, where they are sure of themselves
 
 
-def add_model(settings: Settings, name: str, artifact: Path, status: ModelStatus = ModelStatus.SUCCEEDED) -> None:
-    """Record a model as a worker would: its artifact copied under the data directory, its status moved to `status`."""
-    target = settings.data_dir / "models" / name / "attempt-1"
-    shutil.copytree(artifact, target)
+def add_model(settings: Settings, name: str, artifact: Path, status: ModelStatus = ModelStatus.SUCCEEDED, *,
+              landed: bool = False) -> str:
+    """Record a model as a worker would: its artifact uploaded to Tailor's storage, its status moved to `status`.
+    `landed`: as a Tailor from before the artifact store did, copied under the data directory and recorded by its
+    absolute path. Returns what the record holds."""
+    if landed:
+        location = str(shutil.copytree(artifact, settings.data_dir / "models" / name / "attempt-1"))
+    else:
+        context = JobContext(settings)
+        location = context.artifacts.upload(artifact, context.artifact_name(name, 1))
+        context.close()
     store = Store.connect(settings.resolved_database_url)
     try:
         store.models.insert(name, TrainingParameters("shapes", 0.01), None)
         if status is not ModelStatus.NOT_STARTED:
-            store.models.move(name, ModelStatus.NOT_STARTED, status, artifact=str(target))
+            store.models.move(name, ModelStatus.NOT_STARTED, status, artifact=location)
     finally:
         store.close()
+    return location
 
 
 def settings_for(tmp_path: Path, **overrides) -> Settings:

@@ -76,12 +76,13 @@ def test_evaluate_read_list_report_and_delete(api: Api, settings: Settings) -> N
     for bad in ("report.json", "..%2F..%2Ftailor.db", "nothing.png"):
         assert api.call("GET", f"models/m/evaluations/e/report/{bad}").status_code == 404
 
-    report_folder = Path(Store.connect(settings.resolved_database_url).evaluations.get("m", "e").report)
-    assert report_folder.is_dir()
+    report = Store.connect(settings.resolved_database_url).evaluations.get("m", "e").report
+    storage = settings.data_dir / "storage"  # Tailor's storage on the embedded default
+    assert report == "models/m/evaluations/e/attempt-1/report" and (storage / report / "report.json").is_file()
     assert api.call("DELETE", "models/m/evaluations/e").status_code == 204
     gone = api.call("GET", "models/m/evaluations/e")
     assert gone.status_code == 404 and error_of(gone)["code"] == "EvaluationNotFound"
-    assert not report_folder.exists()
+    assert not (storage / "models" / "m" / "evaluations" / "e").exists()
 
 
 def test_page_through_evaluations(api: Api) -> None:
@@ -139,7 +140,7 @@ def test_deleting_a_model_deletes_its_evaluations_and_their_reports(
 ) -> None:
     assert evaluate(api).status_code == 201
     assert wait_for_evaluation(api, "m", "e")["status"] == "succeeded"
-    folder = settings.data_dir / "models" / "m"
+    folder = settings.data_dir / "storage" / "models" / "m"
     assert any(folder.rglob("report.json"))
     assert api.call("DELETE", "models/m").status_code == 204
     assert not folder.exists()

@@ -6,7 +6,7 @@ import tailor.reports as reports
 
 EXPECTED = {
     "DetectionPredictions", "Predictions", "evaluate_detections", "load_predictions", "most_confidently_wrong",
-    "read_report", "render_html", "save_predictions", "worst_detected", "write_report",
+    "parse_predictions", "read_report", "render_html", "save_predictions", "worst_detected", "write_report",
 }
 
 

@@ -14,7 +14,6 @@ from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
 from tailor.evaluations import EvaluationFailureCode, EvaluationStatus
 from tailor.models import ModelStatus, TrainingParameters
-from tailor.reports import read_report
 from tailor.workers import JobContext, run_evaluation
 from tests.images import shapes_dataset
 
@@ -24,9 +23,9 @@ from .test_jobs import make_context
 @pytest.fixture
 def context(tmp_path: Path, shapes_model: Path):
     context = make_context(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
-    artifact = shutil.copytree(shapes_model, context.settings.data_dir / "models" / "m" / "attempt-1")
+    artifact = context.artifacts.upload(shapes_model, context.artifact_name("m", 1))  # as the training job does
     context.store.models.insert("m", TrainingParameters("shapes", 0.01), None)
-    context.store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(artifact))
+    context.store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=artifact)
     test = shapes_dataset(tmp_path / "datasets" / "test", classes=3, per_class=3, seed=9)
     context.store.datasets.insert("test", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(test),), {}, Access()))
     yield context
@@ -42,9 +41,12 @@ def test_an_evaluation_succeeds_with_its_figures_and_report(context: JobContext)
     status, done = evaluation(context)
     assert status is EvaluationStatus.SUCCEEDED and done.status is EvaluationStatus.SUCCEEDED and done.error is None
     assert done.performance["accuracyTop1"] >= 0.9 and done.performance["imagesEvaluated"] == 9
-    report = read_report(Path(done.report))
+    # In Tailor's storage, inside its model's folder; nothing left on this host's disk but the model's copy.
+    assert done.report == "models/m/evaluations/e/attempt-1/report"
+    report = json.loads(context.artifacts.read(done.report, "report.json"))
     assert report["imageCount"] == 9 and report["performance"]["accuracyTop1"] == done.performance["accuracyTop1"]
-    assert Path(done.report).is_relative_to(context.settings.data_dir / "models" / "m")
+    assert all(context.artifacts.read(done.report, file) for file in report["files"])
+    assert not context.evaluation_dir("m", "e", 1).exists()
     assert done.attempt == 1
     assert run_evaluation("m", "e", context) is None  # final: a second delivery of the job does nothing
 
@@ -90,9 +92,29 @@ def test_annotations_emptied_are_dataset_empty(context: JobContext, tmp_path: Pa
 
 
 def test_a_model_whose_files_are_gone_is_model_not_found(context: JobContext) -> None:
-    shutil.rmtree(context.store.models.get("m").artifact)
+    context.storage.delete_prefix("models/m")
     code, message = failure(context)
     assert code is EvaluationFailureCode.MODEL_NOT_FOUND and "train it again" in message
+
+
+def test_a_model_damaged_in_the_storage_is_model_not_found(context: JobContext) -> None:
+    artifact = context.store.models.get("m").artifact
+    weights = bytearray(context.storage.get(f"{artifact}/model.safetensors"))
+    weights[len(weights) // 2] ^= 0xFF  # one byte of a tensor: the same size, another sha256
+    context.storage.put(f"{artifact}/model.safetensors", bytes(weights))
+    code, message = failure(context)
+    assert code is EvaluationFailureCode.MODEL_NOT_FOUND
+    assert "its manifest records" in message and "train it again" in message
+
+
+def test_a_model_of_a_landed_database_is_evaluated_from_its_folder(context: JobContext, shapes_model: Path) -> None:
+    # A Tailor from before the artifact store kept the absolute path of the model's folder.
+    folder = shutil.copytree(shapes_model, context.settings.data_dir / "models" / "old" / "attempt-1")
+    context.store.models.insert("old", TrainingParameters("shapes", 0.01), None)
+    context.store.models.move("old", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(folder))
+    context.store.evaluations.insert("old", "e", "test")
+    assert run_evaluation("old", "e", context) is EvaluationStatus.SUCCEEDED
+    assert context.store.evaluations.get("old", "e").performance["accuracyTop1"] >= 0.9
 
 
 def test_anything_unexpected_is_an_internal_error_with_an_incident_id(context: JobContext) -> None:

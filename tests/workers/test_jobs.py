@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
@@ -43,12 +44,21 @@ def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, data
     new_model(context)
     assert run_training("m", context) is ModelStatus.SUCCEEDED
     model = context.store.models.get("m")
-    assert model.attempt == 1 and model.artifact and Path(model.artifact, "model.safetensors").exists()
+    # Kept in Tailor's storage under its name (the data directory's on the embedded default), not by a path.
+    assert model.attempt == 1 and model.artifact and model.artifact.startswith("models/m/attempt-1-")
+    files = json.loads(context.storage.get(f"{model.artifact}/manifest.json"))["files"]
+    assert {"model.safetensors", "config.json", "heldout-predictions.json", "report/report.json"} <= set(files)
+    assert not context.artifact_dir("m", 1).exists()  # trained on this host's disk, then moved to the storage
     assert 0 < model.billed_seconds <= 36 and model.performance["accuracyTop1"] > 0.5
     studies = optuna.get_all_study_names(storage=context.settings.resolved_database_url)
     assert any(name.startswith("m/attempt-1/") for name in studies)
-    ModelService(context.store, queue=None).delete("m")  # type: ignore[arg-type]  (no job is queued by a delete)
-    assert not Path(model.artifact).exists() and not Path(model.artifact).parent.exists()
+    with context.artifacts.local_copy(model.artifact):  # a copy in this host's cache, which the delete takes too
+        pass
+    # No job is queued by a delete.
+    ModelService(context.store, queue=None, artifacts=context.artifacts).delete("m")  # type: ignore[arg-type]
+    assert not context.storage.exists(f"{model.artifact}/manifest.json")
+    assert not (context.settings.data_dir / "storage" / "models" / "m").exists()
+    assert not any(path.is_dir() for path in context.artifacts.cache_dir.iterdir())
     context.close()
 
 
@@ -87,3 +97,13 @@ def test_an_attempt_left_in_training_by_a_crash_is_replaced_and_not_billed(conte
     assert run_training("m", context) is ModelStatus.SUCCEEDED
     model = context.store.models.get("m")
     assert model.attempt == 2 and model.billed_seconds <= 36
+
+
+def test_a_trained_model_that_cannot_be_stored_fails_as_unknown(context: JobContext) -> None:
+    # The storage refuses every object (a file stands where its folder must be): the training ends, definitely.
+    (context.settings.data_dir / "storage").write_text("in the way")
+    new_model(context)
+    assert run_training("m", context) is ModelStatus.FAILED
+    model = context.store.models.get("m")
+    assert model.error.code is FailureCode.UNKNOWN and "quote incident" in model.error.message
+    assert model.artifact is None

@@ -1,71 +1,76 @@
 """Reports (ours, beyond API.md): the report of an evaluation, or of a trained model on its held-out or test
-images, as one HTML page, as JSON, and file by file (the plots, for `tailor report`)."""
+images, as one HTML page, as JSON, and file by file (the plots, for `tailor report`). Read from Tailor's storage
+(tailor.blobs.ArtifactStore), wherever they were written."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+from pathlib import PurePosixPath
 
 import anyio.to_thread
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ...errors import NotFound
-from ...reports import read_report
-from ..deps import EvaluationsDep, ModelsDep
+from ...blobs import ArtifactStore
+from ...errors import BlobNotFound, NotFound
+from ..deps import ArtifactsDep, EvaluationsDep, ModelsDep
 
 router = APIRouter(tags=["reports"])
 _MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_PAGE, _JSON = "report.html", "report.json"
 
 
 @router.get("/models/{model}/evaluations/{name}/report", response_class=HTMLResponse)
-async def evaluation_report(model: str, name: str, service: EvaluationsDep) -> HTMLResponse:
+async def evaluation_report(model: str, name: str, service: EvaluationsDep, artifacts: ArtifactsDep) -> HTMLResponse:
     """The evaluation's report as one self-contained HTML page (plots embedded)."""
-    return await _page(service.report_folder(model, name))
+    return await _page(artifacts, service.report_location(model, name))
 
 
 @router.get("/models/{model}/evaluations/{name}/report.json")
-def evaluation_report_json(model: str, name: str, service: EvaluationsDep) -> JSONResponse:
-    return JSONResponse(_read(service.report_folder(model, name)))
+def evaluation_report_json(model: str, name: str, service: EvaluationsDep, artifacts: ArtifactsDep) -> JSONResponse:
+    return JSONResponse(_read(artifacts, service.report_location(model, name)))
 
 
 @router.get("/models/{model}/evaluations/{name}/report/{file}")
-def evaluation_report_file(model: str, name: str, file: str, service: EvaluationsDep) -> FileResponse:
-    return _file(service.report_folder(model, name), file)
+def evaluation_report_file(model: str, name: str, file: str, service: EvaluationsDep,
+                           artifacts: ArtifactsDep) -> Response:
+    return _file(artifacts, service.report_location(model, name), file)
 
 
 @router.get("/models/{model}/report", response_class=HTMLResponse)
-async def model_report(model: str, service: ModelsDep) -> HTMLResponse:
+async def model_report(model: str, service: ModelsDep, artifacts: ArtifactsDep) -> HTMLResponse:
     """The trained model's report: on its test dataset when training named one, else on its held-out images."""
-    return await _page(service.report_folder(model))
+    return await _page(artifacts, service.report_location(model))
 
 
 @router.get("/models/{model}/report.json")
-def model_report_json(model: str, service: ModelsDep) -> JSONResponse:
-    return JSONResponse(_read(service.report_folder(model)))
+def model_report_json(model: str, service: ModelsDep, artifacts: ArtifactsDep) -> JSONResponse:
+    return JSONResponse(_read(artifacts, service.report_location(model)))
 
 
 @router.get("/models/{model}/report/{file}")
-def model_report_file(model: str, file: str, service: ModelsDep) -> FileResponse:
-    return _file(service.report_folder(model), file)
+def model_report_file(model: str, file: str, service: ModelsDep, artifacts: ArtifactsDep) -> Response:
+    return _file(artifacts, service.report_location(model), file)
 
 
-async def _page(folder: Path) -> HTMLResponse:
-    try:
-        page = await anyio.to_thread.run_sync((folder / "report.html").read_bytes)
-    except FileNotFoundError:  # none yet, or being replaced at this instant (tailor.reports writes atomically)
-        raise NotFound("report", folder.name) from None
-    return HTMLResponse(page)
+async def _page(artifacts: ArtifactStore, location: str) -> HTMLResponse:
+    return HTMLResponse(await anyio.to_thread.run_sync(_bytes, artifacts, location, _PAGE))
 
 
-def _read(folder: Path) -> dict:
-    try:
-        return read_report(folder)
-    except FileNotFoundError:
-        raise NotFound("report", folder.name) from None
+def _read(artifacts: ArtifactStore, location: str) -> dict:
+    return json.loads(_bytes(artifacts, location, _JSON))
 
 
-def _file(folder: Path, file: str) -> FileResponse:
-    # Only the files the report lists: a name from the URL never reaches the filesystem otherwise.
-    if file not in _read(folder).get("files", ()) or not (folder / file).is_file():
+def _file(artifacts: ArtifactStore, location: str, file: str) -> Response:
+    # Only the files the report lists: a name from the URL never reaches the storage otherwise.
+    if file not in _read(artifacts, location).get("files", ()):
         raise NotFound("report file", file)
-    return FileResponse(folder / file, media_type=_MEDIA.get(Path(file).suffix.lower(), "application/octet-stream"))
+    media = _MEDIA.get(PurePosixPath(file).suffix.lower(), "application/octet-stream")
+    return Response(_bytes(artifacts, location, file, "report file"), media_type=media)
+
+
+def _bytes(artifacts: ArtifactStore, location: str, file: str, what: str = "report") -> bytes:
+    try:
+        return artifacts.read(location, file)
+    except BlobNotFound:  # none (a report that could not be written), or its objects deleted meanwhile
+        raise NotFound(what, file) from None
