@@ -3,6 +3,7 @@ encoders, the official sample client's PredictionClient against a live server, a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -286,3 +287,43 @@ def test_preloaded_at_start_most_recently_used_first_and_when_training_succeeds(
             time.sleep(0.1)
         tags(Analyzer(client)(image, model="later"))
         assert predictions.cache.loads == 2
+
+
+def test_a_model_of_a_landed_database_is_served_from_its_folder(tmp_path: Path, shapes_model: Path) -> None:
+    """A database of a Tailor from before the artifact store holds the absolute path of each model's folder, its
+    report inside: it keeps serving, and deleting the model deletes that folder."""
+    from tailor.reports import write_report
+    from tests.reports.builders import animals
+
+    settings = settings_for(tmp_path)
+    folder = Path(add_model(settings, "old", shapes_model, landed=True))
+    write_report(folder / "report", animals(), title="held-out images", performance={"accuracyTop1": 0.5})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        analyze = Analyzer(client)
+        assert tags(analyze(encoded(disc(COLOURS[1], SIZE)), model="old"))[0]["name"] == "class_1"
+        headers = {"Ocp-Apim-Subscription-Key": TRAINING_KEY}
+        report = client.get("/computervision/models/old/report.json", params={"api-version": VERSION},
+                            headers=headers)
+        assert report.status_code == 200 and report.json()["title"] == "held-out images"
+        plot = client.get(f"/computervision/models/old/report/{report.json()['files'][0]}",
+                          params={"api-version": VERSION}, headers=headers)
+        assert plot.status_code == 200 and plot.content == (folder / "report" / report.json()["files"][0]).read_bytes()
+        assert not (settings.data_dir / "cache" / "artifacts").exists()  # used where it is: no copy
+        deleted = client.delete("/computervision/models/old", params={"api-version": VERSION}, headers=headers)
+        assert deleted.status_code == 204
+    assert not folder.parent.exists()
+
+
+def test_the_local_copies_keep_to_their_bound(tmp_path: Path, shapes_model: Path) -> None:
+    # Each copy of the session's model is bigger than 1 MB: only the one used last stays.
+    settings = settings_for(tmp_path, artifact_cache_mb=1, preload_models=0)
+    for name in ("first", "second"):
+        add_model(settings, name, shapes_model)
+    cache = settings.data_dir / "cache" / "artifacts"
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        analyze = Analyzer(client)
+        for name in ("first", "second", "first"):
+            analyze.predictions.forget(name)  # out of memory: loaded again, from its copy on disk
+            assert tags(analyze(encoded(disc(COLOURS[0], SIZE)), model=name))[0]["name"] == "class_0"
+            copies = [json.loads((p / ".manifest.json").read_text())["name"] for p in cache.iterdir() if p.is_dir()]
+            assert copies == [client.app.state.services.models.get(name).artifact]
