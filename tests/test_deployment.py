@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from tailor.blobs import open_storage
 from tailor.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,25 @@ def test_services_and_health_checks() -> None:
     for dependency in services["api"]["depends_on"]:
         assert dependency in services
         assert services["api"]["depends_on"][dependency]["condition"] == "service_healthy"
-    assert "tailor-data:/data" in services["api"]["volumes"]
+
+
+def test_no_volume_is_shared_between_the_api_and_the_workers() -> None:
+    """Trained models and reports go through Tailor's container in Azurite, as between separate machines."""
+    services = compose()["services"]
+
+    def named_volumes(service: dict) -> set[str]:
+        return {entry.split(":")[0] for entry in service.get("volumes", ()) if not entry.startswith((".", "/"))}
+
+    assert not named_volumes(services["api"]) & named_volumes(services["worker"])
+    environment = services["api"]["environment"]
+    assert environment["TAILOR_ARTIFACTS_URL"] == "http://azurite:10000/devstoreaccount1/tailor"
+    assert "TAILOR_STORAGE_CONTAINER" not in environment
+    assert "azurite" in services["worker"]["depends_on"]
+    settings = Settings(artifacts_url=environment["TAILOR_ARTIFACTS_URL"],
+                        storage_connection_string=environment["TAILOR_STORAGE_CONNECTION_STRING"])
+    storage = open_storage(settings)  # contacts nothing
+    assert storage.container == "tailor"  # where the compose stack of earlier versions kept its images
+    storage.close()
 
 
 def test_the_compose_database_url_is_postgresql() -> None:
