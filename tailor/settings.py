@@ -20,7 +20,13 @@ class Settings(BaseSettings):
 
     # Where the embedded default keeps its SQLite database, generated key and Tailor's own storage; where every
     # process keeps its local copies of models.
-    data_dir: Path = Field(default=Path(".tailor"), description="Data directory of the embedded default.")
+    data_dir: Path = Field(
+        default=Path(".tailor"),
+        description=(
+            "Data directory: the embedded default's database, key and storage; any process's work files and local "
+            "copies of models."
+        ),
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
     )

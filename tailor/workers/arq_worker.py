@@ -16,6 +16,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
 
+from ..blobs import open_storage
 from ..enums import ModelStatus
 from ..settings import Settings
 from .context import JobContext
@@ -58,6 +59,7 @@ def worker(settings: Settings) -> Worker:
     """An arq Worker for `settings` (the `tailor worker` command runs it)."""
     if not settings.redis_url:
         raise ValueError("TAILOR_REDIS_URL is not set: `tailor worker` needs Redis (the embedded default trains in-process)")
+    open_storage(settings).close()  # a storage that cannot be opened (a bad TAILOR_ARTIFACTS_URL) stops it now
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["tailor"] = JobContext(settings)
