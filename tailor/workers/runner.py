@@ -10,16 +10,14 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
-from ..evaluations import EvaluationError
-from ..models import TrainingError
+from ..enums import ModelStatus
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
 from .jobs import run_training
+from .retries import MAX_TRIES, give_up
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 _STOP = object()
 
 
@@ -102,7 +100,7 @@ class InProcessRunner:
                 log.exception("the runner could not run %s", job)
 
     def _run(self, job: _Job) -> None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, MAX_TRIES + 1):
             child = self._spawn.Process(target=_child, args=(self._settings, job), name=f"tailor-job-{job}")
             self._children.add(child)
             child.start()
@@ -111,14 +109,4 @@ class InProcessRunner:
             if self._stopping.is_set() or child.exitcode == 0:
                 return
             log.warning("job %s: the worker process died (exit %s), attempt %d", job, child.exitcode, attempt)
-        message = f"the worker process died {MAX_ATTEMPTS} times; see the service log"
-        store = self._context.store
-        if job.evaluation_name is not None:
-            error = EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message)
-            store.evaluations.move(
-                job.model_name, job.evaluation_name, EvaluationStatus.RUNNING, EvaluationStatus.FAILED, error=error
-            )
-            return
-        name, error = job.model_name, TrainingError(FailureCode.UNKNOWN, message)
-        if store.models.move(name, ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=0.0) is None:
-            store.models.move(name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=0.0)
+        give_up(self._context.store, job.model_name, job.evaluation_name, f"the worker process died {MAX_TRIES} times")
