@@ -54,7 +54,8 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runner.start()
+        # Off the event loop: the runner reads the store, and the arq queue opens its Redis pool on a loop of its own.
+        await anyio.to_thread.run_sync(runner.start)
         # Requests are taken only once the most recently used models are loaded: fast from the first call.
         await anyio.to_thread.run_sync(predictions.start)
         yield

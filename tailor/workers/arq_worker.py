@@ -2,50 +2,114 @@
 
 The job function is the same `run_training` as the in-process runner's, run in a thread so that the worker's event
 loop keeps its health checks going. A worker claims a job for LEASE_SECONDS and renews the claim while it trains; a
-worker that dies stops renewing, so within LEASE_SECONDS another worker takes the job over (up to MAX_TRIES), and
-`run_training` replaces the dead attempt, unbilled.
+worker that dies stops renewing, so within LEASE_SECONDS another worker takes the job over, and `run_training`
+replaces the dead attempt, unbilled (the dead one, should it still run, is fenced out: tailor.workers.jobs).
+
+arq counts the runs of a job (`ctx["job_try"]`, the first is 1) and drops a job past its `max_tries` without
+running it: so the functions are declared with more tries than MAX_TRIES, and a run past MAX_TRIES only gives the
+job up (tailor.workers.retries: `failed`, `unknown`, an incident id in the log). A worker stopped cleanly (SIGTERM,
+Ctrl-C) sets the job's stop flag, waits for the training to stop at its next step, and hands the job back without
+spending a try. A job that runs past its time limit is given up the same way.
+
+    worker(settings)    the arq Worker that `tailor worker` runs
+    ArqQueue            the API's side: one Redis pool, opened when the API starts, that every enqueue goes through
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import in_progress_key_prefix
-from arq.worker import Worker, func
+from arq.constants import in_progress_key_prefix, retry_key_prefix
+from arq.worker import Retry, Worker, func
 
 from ..enums import ModelStatus
 from ..settings import Settings
+from ..store import Store
 from .context import JobContext
 from .evaluation_job import run_evaluation
 from .jobs import run_training
+from .retries import MAX_TRIES, give_up
 
-MAX_TRIES = 3
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 # arq times jobs per function, not per job: long enough for the largest budget, plus loading and exporting.
 JOB_TIMEOUT = int(1344 * 3600 * 1.5 + 600)
 EVALUATION_TIMEOUT = 24 * 3600  # a test set of the largest size, predicted on a CPU
+# arq's own limit, past ours: the job gives itself up before arq would drop it unrecorded.
+_ARQ_MARGIN = 60
+# arq drops a job whose key has expired (a day after it was queued, by default) without running it: a job is kept as
+# long as it may wait in a backlog and run.
+JOB_EXPIRES = JOB_TIMEOUT + 30 * 24 * 3600
 # arq's claim on a job would otherwise last JOB_TIMEOUT: a dead worker's job would wait that long to be retried.
 LEASE_SECONDS = 30
+RETRY_SECONDS = 10  # a job that raised (the database unreachable) runs again after this
+# Giving a job up is tried again while the database cannot be reached: for about ten minutes.
+GIVE_UP_TRIES, GIVE_UP_RETRY_SECONDS = 10, 60
 
 
 async def train_model(ctx: dict[str, Any], model_name: str) -> str | None:
-    renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
-    try:
-        status = await asyncio.to_thread(run_training, model_name, ctx["tailor"])
-    finally:
-        renewing.cancel()
+    context: JobContext = ctx["tailor"]
+    status = await _run(ctx, model_name, None, JOB_TIMEOUT,
+                        lambda stop: run_training(model_name, context, stop))
     return status.value if status is not None else None
 
 
 async def evaluate_model(ctx: dict[str, Any], model_name: str, evaluation_name: str) -> str | None:
+    context: JobContext = ctx["tailor"]
+    status = await _run(ctx, model_name, evaluation_name, EVALUATION_TIMEOUT,
+                        lambda stop: run_evaluation(model_name, evaluation_name, context))
+    return status.value if status is not None else None
+
+
+async def _run(
+    ctx: dict[str, Any], model_name: str, evaluation_name: str | None, timeout: float,
+    job: Callable[[threading.Event], T],
+) -> T | None:
+    """Run `job(stop)` in a thread under the renewed claim, and return what it returns. Its tries spent or its time
+    up, the job is given up instead (None). Cancelled (the worker stops), `stop` is set and the thread awaited, so
+    that the device is free when the job goes back to the queue. A job that raises (the database unreachable) is
+    retried, a try spent."""
+    store = ctx["tailor"].store
+    if ctx["job_try"] > MAX_TRIES:
+        why = f"it did not end in any of its {MAX_TRIES} tries (its worker died, or it failed before it ended)"
+        return await _give_up(store, model_name, evaluation_name, why)
+    stop = threading.Event()
     renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
+    running = asyncio.ensure_future(asyncio.to_thread(job, stop))
     try:
-        status = await asyncio.to_thread(run_evaluation, model_name, evaluation_name, ctx["tailor"])
+        done, _ = await asyncio.wait({running}, timeout=timeout)
+    except asyncio.CancelledError:
+        stop.set()
+        log.info("job %s: its worker stops; waiting for it to stop at its next step", ctx["job_id"])
+        await asyncio.wait({running})
+        # arq runs the job again: a clean stop is not one of its tries.
+        await ctx["redis"].decr(retry_key_prefix + ctx["job_id"])
+        raise
     finally:
         renewing.cancel()
-    return status.value if status is not None else None
+    if not done:
+        stop.set()  # a training stops at its next step; it finds itself given up and writes nothing
+        return await _give_up(store, model_name, evaluation_name, f"it ran past its time limit of {timeout / 3600:g} h")
+    try:
+        return running.result()
+    except Exception:
+        log.exception("job %s failed before it recorded an end; it runs again in %d s", ctx["job_id"], RETRY_SECONDS)
+        raise Retry(defer=RETRY_SECONDS) from None
+
+
+async def _give_up(store: Store, model_name: str, evaluation_name: str | None, why: str) -> None:
+    try:
+        await asyncio.to_thread(give_up, store, model_name, evaluation_name, why)
+    except Exception:
+        log.exception("%s could not be given up; trying again in %d s", model_name, GIVE_UP_RETRY_SECONDS)
+        raise Retry(defer=GIVE_UP_RETRY_SECONDS) from None
 
 
 async def _renew_claim(redis: ArqRedis, job_id: str) -> None:
@@ -66,10 +130,11 @@ def worker(settings: Settings) -> Worker:
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["tailor"].close()
 
+    tries = MAX_TRIES + GIVE_UP_TRIES  # the runs past MAX_TRIES only give the job up
     arq_worker = Worker(
         functions=[
-            func(train_model, name="train_model", max_tries=MAX_TRIES, timeout=JOB_TIMEOUT),
-            func(evaluate_model, name="evaluate_model", max_tries=MAX_TRIES, timeout=EVALUATION_TIMEOUT),
+            func(train_model, name="train_model", max_tries=tries, timeout=JOB_TIMEOUT + _ARQ_MARGIN),
+            func(evaluate_model, name="evaluate_model", max_tries=tries, timeout=EVALUATION_TIMEOUT + _ARQ_MARGIN),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,
@@ -83,39 +148,71 @@ def worker(settings: Settings) -> Worker:
 
 
 class ArqQueue:
-    """The API's side: enqueue training jobs in Redis for the workers."""
+    """The API's side: enqueue trainings and evaluations in Redis for the workers.
+
+    One arq pool, opened by `start` (the app's lifespan) on an event loop of its own, in a thread: the services
+    enqueue from the API's worker threads and the lifespan from the API's loop, and both hand the call to that loop
+    and wait for it. Job ids are one per record, so that enqueuing a job that is queued or running does nothing."""
 
     def __init__(self, settings: Settings, context: JobContext):
         self._settings = settings
         self._context = context
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pool: ArqRedis | None = None
 
     def enqueue_training(self, model_name: str) -> None:
         model = self._context.store.models.get(model_name)
         # One job id per model instance: a model deleted and created again under its name is a new job.
-        asyncio.run(self._enqueue("train_model", f"train:{model_name}:{model.created.timestamp():.6f}", model_name))
+        self._enqueue("train_model", f"train:{model_name}:{model.created.timestamp():.6f}", model_name)
 
     def enqueue_evaluation(self, model_name: str, evaluation_name: str) -> None:
         evaluation = self._context.store.evaluations.get(model_name, evaluation_name)
         job_id = f"evaluate:{model_name}:{evaluation_name}:{evaluation.created.timestamp():.6f}"
-        asyncio.run(self._enqueue("evaluate_model", job_id, model_name, evaluation_name))
+        self._enqueue("evaluate_model", job_id, model_name, evaluation_name)
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
 
     def start(self) -> None:
-        """Models created but never queued (the API stopped in between) are queued again; arq's job ids make a
-        second enqueue of a queued job a no-op."""
-        for name in self._context.store.models.names_in([ModelStatus.NOT_STARTED]):
-            self.enqueue_training(name)
-        for model_name, evaluation_name in self._context.store.evaluations.unfinished():
-            self.enqueue_evaluation(model_name, evaluation_name)
+        """Open the pool, then queue every job that has not ended: models and evaluations created while the API
+        was stopped before it queued them, and any whose job Redis lost. A job already queued or running is
+        left as it is."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="tailor-arq-queue", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            self._pool = self._call(create_pool(
+                RedisSettings.from_dsn(self._settings.redis_url), default_queue_name=self._settings.queue_name
+            ))
+            store = self._context.store
+            unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
+            for name in store.models.names_in(unfinished):
+                self.enqueue_training(name)
+            for model_name, evaluation_name in store.evaluations.unfinished():
+                self.enqueue_evaluation(model_name, evaluation_name)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        pass
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            asyncio.run_coroutine_threadsafe(pool.aclose(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        loop.close()
 
-    async def _enqueue(self, function: str, job_id: str, *args: str) -> None:
-        pool = await create_pool(RedisSettings.from_dsn(self._settings.redis_url), default_queue_name=self._settings.queue_name)
-        try:
-            await pool.enqueue_job(function, *args, _job_id=job_id)
-        finally:
-            await pool.aclose()
+    def _enqueue(self, function: str, job_id: str, *args: str) -> None:
+        if self._pool is None:
+            raise RuntimeError("the arq queue is not started (ArqQueue.start, in the API's lifespan)")
+        self._call(self._pool.enqueue_job(function, *args, _job_id=job_id, _expires=JOB_EXPIRES))
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(60)
