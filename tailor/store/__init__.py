@@ -14,7 +14,9 @@ Each repository is built with the one Database and nothing else; every method is
 unique in the database itself, so two concurrent creations of one name cannot both succeed. A write that depends on
 what was read (a status change, a delete in the status it was read in, a change under an eTag) is one
 compare_and_set: when the row changed in between it misses (the method answers None or raises) instead of
-overwriting. Failures are tailor.errors: AlreadyExists, NotFound, EtagMismatch.
+overwriting. A worker's writes to a model or an evaluation (progress, bill, final state) are fenced the same way on
+its attempt: once another attempt has replaced it, they miss. Failures are tailor.errors: AlreadyExists, NotFound,
+EtagMismatch.
 
 A new kind of record: its table in _tables.py, one `_<things>.py` with a `ThingRecords(db)` class whose methods
 read well after its attribute (`store.things.get(name)`, `.insert`, `.list`, `.move`, ...), and one line in
