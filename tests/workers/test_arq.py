@@ -28,7 +28,7 @@ from tailor.blobs import Access
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
 from tailor.enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
-from tailor.models import TrainingParameters
+from tailor.models import ModelService, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext
 from tailor.workers.arq_worker import ArqQueue, worker
@@ -244,7 +244,7 @@ def test_a_job_whose_tries_are_spent_is_given_up_with_an_incident_id(
 def test_a_worker_stopping_stops_its_training_within_a_step_and_hands_the_job_back(deployment: Deployment) -> None:
     """A worker told to stop (SIGTERM, Ctrl-C) mid-training: the training thread stops at its next step, so the
     worker exits with the device free; the model is left `training` and its job queued again, without spending a
-    try. A cancel asked for meanwhile is then honoured by the next worker."""
+    try. The next worker takes it up, and a cancel reaches its training thread within a step too."""
     settings = deployment.settings
     context = JobContext(settings)
     add_dataset(context, learnable=False)  # noise: never perfect, the search runs until it is stopped
@@ -280,7 +280,24 @@ def test_a_worker_stopping_stops_its_training_within_a_step_and_hands_the_job_ba
     assert left.status is ModelStatus.TRAINING and left.attempt == 1 and left.progress["phase"] == "searching"
     assert queued(settings) == [job]
     assert int(redis.Redis.from_url(REDIS_URL).get(retry_key_prefix + job) or 0) == 0  # no try spent
-    store.models.move("m", ModelStatus.TRAINING, ModelStatus.CANCELLING)
-    run_until_idle(settings)
-    assert store.models.get("m").status is ModelStatus.CANCELLED
+
+    def cancel_once_searching_again() -> None:
+        deadline = time.monotonic() + 120
+        while (progress := store.models.get("m").progress).get("attempt") != 2 or progress["phase"] != "searching":
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        asked.append(time.monotonic())
+        ModelService(store, queue).cancel("m")
+
+    canceller = threading.Thread(target=cancel_once_searching_again)
+    canceller.start()
+    try:
+        run_until_idle(settings)
+    finally:
+        canceller.join()
+    cancelled = store.models.get("m")
     context.close()
+    assert cancelled.status is ModelStatus.CANCELLED and cancelled.attempt == 2, cancelled
+    assert time.monotonic() - asked[1] < 15
+    assert 0 < cancelled.billed_seconds <= 36 and cancelled.progress["attempt"] == 2
