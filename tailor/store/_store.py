@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 from ._database import Database
 from ._datasets import DatasetRecords
@@ -34,6 +34,11 @@ class Store:
             engine = create_engine(url, pool_pre_ping=True)
         upgrade(engine)
         return cls(engine)
+
+    def ping(self) -> None:
+        """One `SELECT 1`: raises (SQLAlchemy's error) when the database cannot be reached now."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def close(self) -> None:
         self.engine.dispose()
