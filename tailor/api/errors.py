@@ -26,6 +26,7 @@ from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
 from .customvision import errors as custom_vision
 from .customvision.paths import is_custom_vision
+from .telemetry import request_id_headers
 
 log = logging.getLogger("tailor.api")
 
@@ -193,7 +194,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Answered outside every middleware (Starlette's ServerErrorMiddleware): the request id is added here.
         if is_custom_vision(request.url.path):
             error = _internal(exc)
-            return custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
-        return _internal(exc).response()
+            response = custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
+        else:
+            response = _internal(exc).response()
+        response.headers.update(request_id_headers())
+        return response

@@ -19,12 +19,14 @@ def serve(
 
     from ..api import create_app
     from ..api.keys import resolve_keys
+    from ..logs import setup_logging
 
     settings = Settings()
     if host is not None:
         settings = settings.model_copy(update={"host": host})
     if port is not None:
         settings = settings.model_copy(update={"port": port})
+    setup_logging(settings.log_format, settings.log_level)  # before the app: its start-up logs too
     keys = resolve_keys(settings)
     app = create_app(settings, keys)
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
@@ -32,4 +34,9 @@ def serve(
     if keys.generated_at is not None:
         console.print(f"Training key: [bold]{keys.training[0]}[/]  (kept in {keys.generated_at})")
     console.print(f"Metadata: {settings.resolved_database_url.split('@')[-1]}")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # Logging is set up already (log_config=None: uvicorn leaves it as it is); tailor.access writes one line per
+    # request, with its id, in place of uvicorn's access log.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, log_level=settings.log_level.lower(),
+        access_log=False,
+    )

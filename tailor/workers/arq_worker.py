@@ -15,6 +15,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
+from redis import Redis
 
 from ..enums import ModelStatus
 from ..settings import Settings
@@ -28,6 +29,7 @@ JOB_TIMEOUT = int(1344 * 3600 * 1.5 + 600)
 EVALUATION_TIMEOUT = 24 * 3600  # a test set of the largest size, predicted on a CPU
 # arq's claim on a job would otherwise last JOB_TIMEOUT: a dead worker's job would wait that long to be retried.
 LEASE_SECONDS = 30
+_PROBE_TIMEOUT_S = 1.0  # a look at the queue for /metrics: an unreachable Redis answers nothing quickly
 
 
 async def train_model(ctx: dict[str, Any], model_name: str) -> str | None:
@@ -112,6 +114,15 @@ class ArqQueue:
 
     def stop(self) -> None:
         pass
+
+    def queued(self) -> int:
+        """Jobs in Redis that no worker has started yet (/metrics): arq keeps a job in its queue's sorted set until
+        it ends, and marks the started ones with an in-progress key."""
+        url, queue_name = self._settings.redis_url, self._settings.queue_name
+        with Redis.from_url(url, socket_timeout=_PROBE_TIMEOUT_S, socket_connect_timeout=_PROBE_TIMEOUT_S) as redis:
+            job_ids = [job_id.decode() for job_id in redis.zrange(queue_name, 0, -1)]
+            started = redis.exists(*(in_progress_key_prefix + job_id for job_id in job_ids)) if job_ids else 0
+        return len(job_ids) - started
 
     async def _enqueue(self, function: str, job_id: str, *args: str) -> None:
         pool = await create_pool(RedisSettings.from_dsn(self._settings.redis_url), default_queue_name=self._settings.queue_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -77,8 +78,47 @@ def test_an_unexpected_failure_is_a_500_with_an_id_and_no_traceback(tmp_path: Pa
     with TestClient(app, raise_server_exceptions=False) as client:
         with create_engine(settings.resolved_database_url).begin() as connection:  # a real failure underneath
             connection.execute(text("DROP TABLE datasets"))
-        response = client.get("/computervision/datasets", params={"api-version": VERSION}, headers=HEADERS)
-    assert response.status_code == 500
+        response = client.get(
+            "/computervision/datasets", params={"api-version": VERSION}, headers={**HEADERS, "x-request-id": "r-500"}
+        )
+    assert response.status_code == 500 and response.headers["x-request-id"] == "r-500"
     error = response.json()["error"]
     assert error["code"] == "InternalServerError" and "quote id" in error["message"]
     assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
+
+
+def test_tailor_serve_logs_json_lines_that_carry_each_requests_id(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
+    env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), TAILOR_TRAINING_KEY="k")
+    process = subprocess.Popen(
+        [Path(sys.executable).with_name("tailor"), "serve", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "tailor serve did not answer in 30 s"
+            time.sleep(0.2)
+        url, params = f"http://127.0.0.1:{port}/computervision/datasets", {"api-version": VERSION}
+        given = requests.get(url, params=params, headers={"Ocp-Apim-Subscription-Key": "k", "x-request-id": "trace-1"})
+        made = requests.get(url, params=params, headers={"Ocp-Apim-Subscription-Key": "wrong"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=20)
+    assert given.status_code == 200 and given.headers["x-request-id"] == "trace-1"
+    assert given.headers["apim-request-id"] == "trace-1"  # as Azure's services name it
+    assert made.status_code == 401 and len(made.headers["x-request-id"]) == 32  # made by the service
+    lines = [json.loads(line) for line in errors.splitlines() if line.strip()]  # every line is one JSON object
+    by_id = {line.get("request_id"): line for line in lines if line["logger"] == "tailor.access"}
+    assert by_id["trace-1"]["status"] == 200 and by_id["trace-1"]["route"] == "/computervision/datasets"
+    assert by_id[made.headers["x-request-id"]]["status"] == 401
+    assert by_id["trace-1"]["message"].startswith("GET /computervision/datasets 200")
+    assert {"time", "level", "logger", "message"} <= set(by_id["trace-1"])
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # uvicorn's own lines in the same format
