@@ -38,8 +38,8 @@ from .keys import Keys, resolve_keys
 from .metrics import Metrics
 from .readiness import Readiness
 from .routes import analyze, datasets, evaluations, models, reports, service
-from .telemetry import Telemetry
 from .schemas import ErrorResponse
+from .telemetry import Telemetry
 
 
 def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
