@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
+from ..secrets import SecretKeyError, resolve_secret_box
 from ..settings import Settings
-from ._render import console
+from ._render import console, error_console
 
 
 def serve(
@@ -26,10 +28,20 @@ def serve(
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     keys = resolve_keys(settings)
-    app = create_app(settings, keys)
+    try:
+        secrets = resolve_secret_box(settings)
+        app = create_app(settings, keys)
+    except SecretKeyError as exc:  # settings that cannot work: said once, no traceback
+        error_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
     console.print(f"Tailor is serving at [bold]http://{shown_host}:{settings.port}[/] (API docs at /docs)")
     if keys.generated_at is not None:
         console.print(f"Training key: [bold]{keys.training[0]}[/]  (kept in {keys.generated_at})")
+    if secrets.generated_at is not None:
+        console.print(
+            f"Secret key: kept in {secrets.generated_at} (back it up with the database: the SAS tokens kept there "
+            "cannot be read without it)"
+        )
     console.print(f"Metadata: {settings.resolved_database_url.split('@')[-1]}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
