@@ -40,8 +40,8 @@ def serve(
         console.print(f"Training key: [bold]{keys.training[0]}[/]  (kept in {keys.generated_at})")
     if secrets.generated_at is not None:
         console.print(
-            f"Secret key: kept in {secrets.generated_at} (back it up with the database: the SAS tokens kept there "
-            "cannot be read without it)"
+            f"Secret key: kept in {secrets.generated_at} (back it up, apart from the database's backups: the SAS "
+            "tokens kept there cannot be read without it)"
         )
     console.print(f"Metadata: {settings.resolved_database_url.split('@')[-1]}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
