@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -69,6 +70,22 @@ def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_
         output, _ = process.communicate(timeout=20)
     assert f"http://localhost:{port}" in output
     assert f"Training key: {key}" in output
+    secret = tmp_path / "data" / "secret.key"  # the key of the SAS tokens: its place is said, never the key itself
+    assert f"Secret key: kept in {secret}" in output and secret.read_text().strip() not in output
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_at_scale_without_a_secret_key_nothing_starts_and_the_setting_is_named(tmp_path: Path, command: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
+    # Refused before either is reached: nothing listens on port 1.
+    env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), TAILOR_DATABASE_URL="postgresql://tailor@127.0.0.1:1/tailor",
+               TAILOR_REDIS_URL="redis://127.0.0.1:1/0", TAILOR_TRAINING_KEY="k")
+    done = subprocess.run([Path(sys.executable).with_name("tailor"), command], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "TAILOR_SECRET_KEY is not set" in done.stderr and "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "data" / "secret.key").exists()
 
 
 def test_an_unexpected_failure_is_a_500_with_an_id_and_no_traceback(tmp_path: Path) -> None:
