@@ -92,9 +92,10 @@ class DatasetRecords:
                 except SecretUnreadable:
                     unreadable.append(row.name)
                     break
+                current = (DatasetRow.id == row_id) & (DatasetRow.etag == row.etag)
+                values = {"sas_token": token, "annotation_file_uris": uris}
                 with self._db.session() as session:
-                    current = (DatasetRow.id == row_id) & (DatasetRow.etag == row.etag)
-                    if compare_and_set(session, DatasetRow, current, {"sas_token": token, "annotation_file_uris": uris}):
+                    if compare_and_set(session, DatasetRow, current, values):
                         done += 1
                         break
         return Resealed(done, unreadable)

@@ -112,7 +112,8 @@ def test_sas_token_is_never_echoed(api: Api) -> None:
 
 def test_sas_tokens_are_never_written_to_the_database_in_plain_text(api: Api, settings: Settings) -> None:
     api.register("secret", authentication={"kind": "sas", "sasToken": "sv=2024&sig=SECRET-ONE"})
-    patched = api.call("PATCH", "datasets/secret", json={"authentication": {"kind": "sas", "sasToken": "sig=SECRET-TWO"}})
+    changed = {"authentication": {"kind": "sas", "sasToken": "sig=SECRET-TWO"}}
+    patched = api.call("PATCH", "datasets/secret", json=changed)
     assert patched.status_code == 200, patched.text
     assert patched.json()["authentication"] == {"kind": "sas"} and "SECRET" not in patched.text
     api.client.close()  # the last connection closes: SQLite folds its write-ahead log into the file
@@ -124,13 +125,15 @@ def test_a_token_no_key_opens_answers_a_clear_error_and_a_wrong_key_does_not_sta
     old, new = SecretBox.new_key(), SecretBox.new_key()
     database = f"sqlite:///{tmp_path / 'tailor.db'}"
 
-    def serving(keys: str):
+    def serving(keys: str) -> TestClient:
         return TestClient(create_app(make_settings(tmp_path, database, secret_key=keys)), raise_server_exceptions=False)
 
     with serving(old) as client:
-        assert Api(client, tmp_path / "datasets").register("old", authentication={"kind": "sas", "sasToken": "sig=1"}).status_code == 201
+        api = Api(client, tmp_path / "datasets")
+        assert api.register("old", authentication={"kind": "sas", "sasToken": "sig=1"}).status_code == 201
     with serving(f"{new},{old}") as client:
-        assert Api(client, tmp_path / "datasets").register("new", authentication={"kind": "sas", "sasToken": "sig=2"}).status_code == 201
+        api = Api(client, tmp_path / "datasets")
+        assert api.register("new", authentication={"kind": "sas", "sasToken": "sig=2"}).status_code == 201
     with serving(new) as client:  # `old` removed before `tailor secrets rotate` moved its token
         api = Api(client, tmp_path / "datasets")
         assert api.call("GET", "datasets/new").status_code == 200

@@ -341,7 +341,8 @@ def test_revision_0003_encrypts_the_tokens_of_a_database_at_0002_and_its_downgra
     assert public == (None, PLAIN_ROWS[2]["annotation_file_uris"])
     for row in PLAIN_ROWS:  # nothing lost: every dataset reads as it was stored
         spec = store.datasets.get(row["name"]).spec
-        assert (spec.access.sas_token, list(spec.annotation_file_uris)) == (row["sas_token"], row["annotation_file_uris"])
+        assert spec.access.sas_token == row["sas_token"]
+        assert list(spec.annotation_file_uris) == row["annotation_file_uris"]
         assert store.datasets.get(row["name"]).etag == f"{PLAIN_ROWS.index(row)}" * 32
     store.close()
 
@@ -363,7 +364,8 @@ def test_without_the_key_plain_tokens_are_not_migrated_and_nothing_changes(blank
     engine = engine_of(blank_database_url)
     assert "cv_projects" not in inspect(engine).get_table_names()
     engine.dispose()
-    assert raw_credentials(blank_database_url, "private") == (PLAIN_ROWS[0]["sas_token"], PLAIN_ROWS[0]["annotation_file_uris"])
+    plain = PLAIN_ROWS[0]
+    assert raw_credentials(blank_database_url, "private") == (plain["sas_token"], plain["annotation_file_uris"])
     Store.connect(blank_database_url, BOX).close()
     assert raw_credentials(blank_database_url, "private")[0].startswith("fernet:")
 
