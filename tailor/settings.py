@@ -18,7 +18,7 @@ CommaList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_", extra="ignore")
 
-    # Where the embedded default keeps its SQLite database, generated key and model artifacts.
+    # Where the embedded default keeps its SQLite database, generated keys and model artifacts.
     data_dir: Path = Field(default=Path(".tailor"), description="Data directory of the embedded default.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     # Keys: several comma-separated keys each, for rotation.
     training_key: SecretStr | None = Field(default=None, description="Keys for every call, comma-separated.")
     prediction_key: SecretStr | None = Field(default=None, description="Keys for analyze only, comma-separated.")
+    # Encrypts the credentials kept for users (tailor.secrets); several for rotation: the first encrypts, all decrypt.
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys that encrypt the SAS tokens kept in the database, comma-separated: the first encrypts, all decrypt "
+            "(`tailor secrets new-key` makes one); default: generated in the data directory, required with "
+            "PostgreSQL."
+        ),
+    )
 
     # What the service may read on a user's behalf.
     data_roots: CommaList = Field(

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
-from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
@@ -133,6 +133,10 @@ def from_domain(exc: TailorError) -> ApiError:
     if isinstance(exc, (AlreadyExists, NotFound)):
         status, code = _RECORD_CODES.get((type(exc), exc.what), (404, ErrorCode.NOT_FOUND))
         return ApiError(status, code, str(exc), target=exc.what)
+    if isinstance(exc, SecretUnreadable):
+        # The service's configuration, not the request, is at fault: a 500, but one that says what to fix.
+        log.error("%s", exc)
+        return ApiError(500, ErrorCode.INTERNAL_SERVER_ERROR, str(exc))
     return _internal(exc)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..logs import setup_logging
+from ..secrets import SecretKeyError
 from ..settings import Settings
 from ._render import error_console
 
@@ -20,4 +21,8 @@ def worker() -> None:
     except ValueError as exc:
         error_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    arq_worker.run()
+    try:
+        arq_worker.run()
+    except SecretKeyError as exc:  # the key does not open the database's tokens: found when the store connects
+        error_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None

@@ -18,6 +18,7 @@ from arq.worker import Worker, func
 from redis import Redis
 
 from ..enums import ModelStatus
+from ..secrets import resolve_secret_box
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
@@ -60,6 +61,7 @@ def worker(settings: Settings) -> Worker:
     """An arq Worker for `settings` (the `tailor worker` command runs it)."""
     if not settings.redis_url:
         raise ValueError("TAILOR_REDIS_URL is not set: `tailor worker` needs Redis (the embedded default trains in-process)")
+    resolve_secret_box(settings)  # a SecretKeyError (a ValueError) now, before the worker takes jobs
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["tailor"] = JobContext(settings)

@@ -11,15 +11,23 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from tailor.api import create_app
 from tailor.api.keys import resolve_keys
+from tailor.blobs import Access, AuthKind
+from tailor.coco import AnnotationKind
+from tailor.datasets import DatasetSpec
+from tailor.secrets import SecretBox
 from tailor.settings import Settings
+from tailor.store import Store
 
 from .conftest import HEADERS, VERSION, free_port, make_settings
+
+REDIS_URL = os.environ.get("TAILOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # as tests/workers/test_arq.py
 
 
 def test_without_a_configured_key_one_is_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -70,6 +78,40 @@ def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_
         output, _ = process.communicate(timeout=20)
     assert f"http://localhost:{port}" in output
     assert f"Training key: {key}" in output
+    secret = tmp_path / "data" / "secret.key"  # the key of the SAS tokens: its place is said, never the key itself
+    assert f"Secret key: kept in {secret}" in output and secret.read_text().strip() not in output
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_at_scale_without_a_secret_key_nothing_starts_and_the_setting_is_named(tmp_path: Path, command: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
+    # Refused before either is reached: nothing listens on port 1.
+    env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), TAILOR_DATABASE_URL="postgresql://tailor@127.0.0.1:1/tailor",
+               TAILOR_REDIS_URL="redis://127.0.0.1:1/0", TAILOR_TRAINING_KEY="k")
+    done = subprocess.run([Path(sys.executable).with_name("tailor"), command], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "TAILOR_SECRET_KEY is not set" in done.stderr and "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "data" / "secret.key").exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_secret_key_that_opens_no_token_stops_serve_and_worker_at_start(tmp_path: Path, command: str) -> None:
+    database = f"sqlite:///{tmp_path / 'tailor.db'}"
+    store = Store.connect(database, SecretBox([SecretBox.new_key()]))
+    spec = DatasetSpec(AnnotationKind.CLASSIFICATION, ("/data/a.json",), {}, Access(AuthKind.SAS, "sig=x"))
+    store.datasets.insert("fruit", spec)
+    store.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
+    env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), TAILOR_DATABASE_URL=database, TAILOR_TRAINING_KEY="k",
+               TAILOR_SECRET_KEY=SecretBox.new_key(), TAILOR_REDIS_URL=REDIS_URL, TAILOR_QUEUE_NAME="tailor-test:none",
+               TAILOR_PORT=str(free_port()))
+    done = subprocess.run([Path(sys.executable).with_name("tailor"), command], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "TAILOR_SECRET_KEY does not open the SAS tokens in this database" in done.stderr
+    assert "'fruit'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_unexpected_failure_is_a_500_with_an_id_and_no_traceback(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from tailor.datasets import DatasetSpec
 from tailor.enums import ModelStatus
 from tailor.errors import AlreadyExists, EtagMismatch, NotFound
 from tailor.models import TrainingParameters
+from tailor.secrets import SecretBox
 from tailor.store import Store
 
 SPEC = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/a.json",), {"team": "vision"}, Access(AuthKind.SAS, "sv=1"))
@@ -20,7 +21,7 @@ SPEC = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/a.json",), {"team"
 
 @pytest.fixture
 def store(database_url: str):
-    store = Store.connect(database_url)
+    store = Store.connect(database_url, SecretBox([SecretBox.new_key()]))
     yield store
     store.close()
 

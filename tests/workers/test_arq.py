@@ -47,6 +47,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     env.update(
         TAILOR_DATA_DIR=str(settings.data_dir), TAILOR_DATABASE_URL=settings.database_url, TAILOR_REDIS_URL=REDIS_URL,
         TAILOR_QUEUE_NAME=queue, TAILOR_DATA_ROOTS=settings.data_roots[0],
+        TAILOR_SECRET_KEY=settings.secret_key.get_secret_value(),  # the API's: the workers open what it sealed
     )
     yield Deployment(settings, env)
     redis.Redis.from_url(REDIS_URL).delete(queue)
