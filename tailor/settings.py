@@ -7,7 +7,7 @@ Nothing else in Tailor reads the environment. List-valued settings take comma-se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,7 +18,7 @@ CommaList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_", extra="ignore")
 
-    # Where the embedded default keeps its SQLite database, generated key and model artifacts.
+    # Where the embedded default keeps its SQLite database, generated keys and model artifacts.
     data_dir: Path = Field(default=Path(".tailor"), description="Data directory of the embedded default.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the metadata store; default: SQLite in the data directory."
@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     # Keys: several comma-separated keys each, for rotation.
     training_key: SecretStr | None = Field(default=None, description="Keys for every call, comma-separated.")
     prediction_key: SecretStr | None = Field(default=None, description="Keys for analyze only, comma-separated.")
+    # Encrypts the credentials kept for users (tailor.secrets); several for rotation: the first encrypts, all decrypt.
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys that encrypt the SAS tokens kept in the database, comma-separated: the first encrypts, all decrypt "
+            "(`tailor secrets new-key` makes one); default: generated in the data directory, required with "
+            "PostgreSQL."
+        ),
+    )
 
     # What the service may read on a user's behalf.
     data_roots: CommaList = Field(
@@ -98,6 +107,29 @@ class Settings(BaseSettings):
     # The server.
     host: str = Field(default="127.0.0.1", description="Address `tailor serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `tailor serve` listens on.")
+
+    # What the processes say about themselves: logs and /metrics.
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines of `tailor serve`, `tailor worker` and trainings: `json` (one object a line) or `text`.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log line written."
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a key (a scraper on a private network); default: a training key is needed.",
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("data_roots", "allow_hosts", mode="before")
     @classmethod

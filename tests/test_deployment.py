@@ -45,6 +45,7 @@ def test_services_and_health_checks() -> None:
         assert dependency in services
         assert services["api"]["depends_on"][dependency]["condition"] == "service_healthy"
     assert "tailor-data:/data" in services["api"]["volumes"]
+    assert "/ready" in " ".join(services["api"]["healthcheck"]["test"])  # healthy: its database, Redis, storage
 
 
 def test_the_compose_database_url_is_postgresql() -> None:

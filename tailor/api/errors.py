@@ -20,12 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
-from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
 from .customvision import errors as custom_vision
 from .customvision.paths import is_custom_vision
+from .telemetry import request_id_headers
 
 log = logging.getLogger("tailor.api")
 
@@ -132,6 +133,10 @@ def from_domain(exc: TailorError) -> ApiError:
     if isinstance(exc, (AlreadyExists, NotFound)):
         status, code = _RECORD_CODES.get((type(exc), exc.what), (404, ErrorCode.NOT_FOUND))
         return ApiError(status, code, str(exc), target=exc.what)
+    if isinstance(exc, SecretUnreadable):
+        # The service's configuration, not the request, is at fault: a 500, but one that says what to fix.
+        log.error("%s", exc)
+        return ApiError(500, ErrorCode.INTERNAL_SERVER_ERROR, str(exc))
     return _internal(exc)
 
 
@@ -193,7 +198,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Answered outside every middleware (Starlette's ServerErrorMiddleware): the request id is added here.
         if is_custom_vision(request.url.path):
             error = _internal(exc)
-            return custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
-        return _internal(exc).response()
+            response = custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
+        else:
+            response = _internal(exc).response()
+        response.headers.update(request_id_headers())
+        return response

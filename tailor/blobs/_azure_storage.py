@@ -24,13 +24,14 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from ..errors import BlobAccessDenied, BlobNotFound, BlobUnreachable
 from ._azure import download_at_most, retry_policy
-from ._keys import check_key, check_prefix, own_uri
+from ._keys import ROOT_URI, check_key, check_prefix, own_uri
 from ._locations import shown as redacted
 from ._storage_accounts import CONNECTION_STRING_SETTING
 
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 _RETRY_BACKOFF_S = 0.5
 _BATCH = 256  # the most sub-requests one blob batch may carry
+_CHECK_TIMEOUT_S = 2.0
 
 
 class AzureStorage:
@@ -107,6 +108,14 @@ class AzureStorage:
                 deleted += self._delete_batch(batch)
         return deleted
 
+    def check(self) -> None:
+        # The container's properties, once, within _CHECK_TIMEOUT_S: a container not made yet is fine (the first
+        # put makes it); an account that does not answer, or refuses the key, is not.
+        with self._translated(""), suppress(ResourceNotFoundError):
+            self._container.get_container_properties(
+                retry_total=0, connection_timeout=_CHECK_TIMEOUT_S, read_timeout=_CHECK_TIMEOUT_S
+            )
+
     def uri(self, key: str) -> str:
         return own_uri(key)
 
@@ -130,7 +139,8 @@ class AzureStorage:
 
     @contextmanager
     def _translated(self, key: str) -> Iterator[None]:
-        uri = own_uri(key)
+        """The SDK's errors as Tailor's, naming the object at `key` (the whole storage for "")."""
+        uri = _uri(key)
         try:
             yield
         except HttpResponseError as exc:  # ClientAuthenticationError included
@@ -145,7 +155,7 @@ class AzureStorage:
             raise BlobUnreachable(uri, f"the storage failed ({type(exc).__name__}: {redacted(exc.message)})") from None
 
     def _error(self, key: str, status: int | None, code: str) -> Exception:
-        uri, code_shown = own_uri(key), f", {code}" if code else ""
+        uri, code_shown = _uri(key), f", {code}" if code else ""
         if status == 404:
             return BlobNotFound(uri, f"no such object (HTTP 404{code_shown})")
         if status in (401, 403):
@@ -155,6 +165,10 @@ class AzureStorage:
                 f"key of the account of container {self.container!r}, or a SAS that may read, write, list and delete",
             )
         return BlobUnreachable(uri, f"Azure Storage answered HTTP {status}{code_shown}")
+
+
+def _uri(key: str) -> str:
+    return own_uri(key) if key else ROOT_URI
 
 
 def _code(exc: HttpResponseError) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
+from ..logs import setup_logging
+from ..secrets import SecretKeyError
 from ..settings import Settings
 from ._render import error_console
 
@@ -14,10 +14,15 @@ def worker() -> None:
 
     from ..workers.arq_worker import worker as make_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    setup_logging(settings.log_format, settings.log_level)
     try:
-        arq_worker = make_worker(Settings())
+        arq_worker = make_worker(settings)
     except ValueError as exc:
         error_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    arq_worker.run()
+    try:
+        arq_worker.run()
+    except SecretKeyError as exc:  # the key does not open the database's tokens: found when the store connects
+        error_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None

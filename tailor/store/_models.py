@@ -109,6 +109,19 @@ class ModelRecords:
             session.execute(delete(ModelUsageRow).where(ModelUsageRow.name == name))
             session.execute(delete(EvaluationRow).where(EvaluationRow.model_name == name))
 
+    # Totals (/metrics) -----------------------------------------------------------------------------------------
+
+    def count_in(self, statuses: Iterable[ModelStatus]) -> int:
+        with self._db.session() as session:
+            wanted = [s.value for s in statuses]
+            query = select(func.count()).select_from(ModelRow).where(ModelRow.status.in_(wanted))
+            return int(session.scalar(query) or 0)
+
+    def billed_seconds_total(self) -> float:
+        """What the models that exist were billed, summed (a deleted model's bill goes with it)."""
+        with self._db.session() as session:
+            return float(session.scalar(select(func.sum(ModelRow.billed_seconds))) or 0.0)
+
     # Usage by analyze -----------------------------------------------------------------------------------------
 
     def record_use(self, last_used: Mapping[str, datetime]) -> None:

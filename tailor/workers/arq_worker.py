@@ -27,8 +27,12 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.constants import in_progress_key_prefix, retry_key_prefix
 from arq.worker import Retry, Worker, func
+from redis import Redis
+from redis.exceptions import RedisError
 
 from ..enums import ModelStatus
+from ..errors import NotFound
+from ..secrets import resolve_secret_box
 from ..settings import Settings
 from ..store import Store
 from .context import JobContext
@@ -52,6 +56,10 @@ LEASE_SECONDS = 30
 RETRY_SECONDS = 10  # a job that raised (the database unreachable) runs again after this
 # Giving a job up is tried again while the database cannot be reached: for about ten minutes.
 GIVE_UP_TRIES, GIVE_UP_RETRY_SECONDS = 10, 60
+_PROBE_TIMEOUT_S = 1.0  # a look at the queue for /metrics: an unreachable Redis answers nothing quickly
+REQUEUE_SECONDS = 5  # how often the API tries to queue its unfinished jobs again while Redis does not answer
+# What Redis not answering raises (a refused or timed-out connection, a Redis that is loading or read-only).
+_UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
 
 
 async def train_model(ctx: dict[str, Any], model_name: str) -> str | None:
@@ -122,6 +130,7 @@ def worker(settings: Settings) -> Worker:
     """An arq Worker for `settings` (the `tailor worker` command runs it)."""
     if not settings.redis_url:
         raise ValueError("TAILOR_REDIS_URL is not set: `tailor worker` needs Redis (the embedded default trains in-process)")
+    resolve_secret_box(settings)  # a SecretKeyError (a ValueError) now, before the worker takes jobs
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["tailor"] = JobContext(settings)
@@ -152,7 +161,10 @@ class ArqQueue:
 
     One arq pool, opened by `start` (the app's lifespan) on an event loop of its own, in a thread: the services
     enqueue from the API's worker threads and the lifespan from the API's loop, and both hand the call to that loop
-    and wait for it. Job ids are one per record, so that enqueuing a job that is queued or running does nothing."""
+    and wait for it. Job ids are one per record, so that enqueuing a job that is queued or running does nothing.
+
+    Redis unreachable (at start, or when a job is created) stops nothing: the record is in the database, and every
+    REQUEUE_SECONDS until Redis answers, a thread queues again every job that has not ended."""
 
     def __init__(self, settings: Settings, context: JobContext):
         self._settings = settings
@@ -160,43 +172,38 @@ class ArqQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pool: ArqRedis | None = None
+        self._lock = threading.Lock()
+        self._requeuer: threading.Thread | None = None
+        self._behind = False  # a job could not be queued since the requeuer last looked
+        self._stopping = threading.Event()
 
     def enqueue_training(self, model_name: str) -> None:
-        model = self._context.store.models.get(model_name)
-        # One job id per model instance: a model deleted and created again under its name is a new job.
-        self._enqueue("train_model", f"train:{model_name}:{model.created.timestamp():.6f}", model_name)
+        self._enqueue(*self._training_job(model_name))
 
     def enqueue_evaluation(self, model_name: str, evaluation_name: str) -> None:
-        evaluation = self._context.store.evaluations.get(model_name, evaluation_name)
-        job_id = f"evaluate:{model_name}:{evaluation_name}:{evaluation.created.timestamp():.6f}"
-        self._enqueue("evaluate_model", job_id, model_name, evaluation_name)
+        self._enqueue(*self._evaluation_job(model_name, evaluation_name))
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
 
     def start(self) -> None:
         """Open the pool, then queue every job that has not ended: models and evaluations created while the API
-        was stopped before it queued them, and any whose job Redis lost. A job already queued or running is
-        left as it is."""
+        was stopped before it queued them, and any whose job Redis lost. A job already queued or running is left
+        as it is."""
+        self._stopping.clear()
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="tailor-arq-queue", daemon=True)
         thread.start()
         self._loop, self._thread = loop, thread
-        try:
-            self._pool = self._call(create_pool(
-                RedisSettings.from_dsn(self._settings.redis_url), default_queue_name=self._settings.queue_name
-            ))
-            store = self._context.store
-            unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
-            for name in store.models.names_in(unfinished):
-                self.enqueue_training(name)
-            for model_name, evaluation_name in store.evaluations.unfinished():
-                self.enqueue_evaluation(model_name, evaluation_name)
-        except BaseException:
-            self.stop()
-            raise
+        if not self._requeue():
+            self._requeue_later()
 
     def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            requeuer = self._requeuer
+        if requeuer is not None:
+            requeuer.join(10)
         loop, self._loop = self._loop, None
         if loop is None:
             return
@@ -208,11 +215,85 @@ class ArqQueue:
             self._thread.join(10)
         loop.close()
 
-    def _enqueue(self, function: str, job_id: str, *args: str) -> None:
-        if self._pool is None:
+    def queued(self) -> int:
+        """Jobs in Redis that no worker has started yet (/metrics): arq keeps a job in its queue's sorted set until
+        it ends, and marks the started ones with an in-progress key."""
+        url, queue_name = self._settings.redis_url, self._settings.queue_name
+        with Redis.from_url(url, socket_timeout=_PROBE_TIMEOUT_S, socket_connect_timeout=_PROBE_TIMEOUT_S) as redis:
+            job_ids = [job_id.decode() for job_id in redis.zrange(queue_name, 0, -1)]
+            started = redis.exists(*(in_progress_key_prefix + job_id for job_id in job_ids)) if job_ids else 0
+        return len(job_ids) - started
+
+    # Jobs --------------------------------------------------------------------------------------------------
+
+    def _training_job(self, model_name: str) -> tuple[str, str, tuple[str, ...]]:
+        model = self._context.store.models.get(model_name)
+        # One job id per model instance: a model deleted and created again under its name is a new job.
+        return "train_model", f"train:{model_name}:{model.created.timestamp():.6f}", (model_name,)
+
+    def _evaluation_job(self, model_name: str, evaluation_name: str) -> tuple[str, str, tuple[str, ...]]:
+        evaluation = self._context.store.evaluations.get(model_name, evaluation_name)
+        job_id = f"evaluate:{model_name}:{evaluation_name}:{evaluation.created.timestamp():.6f}"
+        return "evaluate_model", job_id, (model_name, evaluation_name)
+
+    def _enqueue(self, function: str, job_id: str, args: tuple[str, ...]) -> None:
+        if self._loop is None:
             raise RuntimeError("the arq queue is not started (ArqQueue.start, in the API's lifespan)")
+        try:
+            self._send(function, job_id, args)
+        except _UNREACHABLE as error:
+            log.warning("job %s is not queued yet, Redis did not answer (%s): it is queued once Redis answers",
+                        job_id, error or type(error).__name__)
+            self._requeue_later()
+
+    def _send(self, function: str, job_id: str, args: tuple[str, ...]) -> None:
+        if self._pool is None:
+            # No retries here: the requeuer tries again, and the API does not wait for Redis to start.
+            redis_settings = RedisSettings.from_dsn(self._settings.redis_url)
+            self._pool = self._call(create_pool(
+                redis_settings, retry=redis_settings.conn_retries, default_queue_name=self._settings.queue_name
+            ))
         self._call(self._pool.enqueue_job(function, *args, _job_id=job_id, _expires=JOB_EXPIRES))
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(60)
+
+    # Requeuing ---------------------------------------------------------------------------------------------
+
+    def _requeue(self) -> bool:
+        """Queue every job that has not ended; False when Redis did not answer."""
+        store = self._context.store
+        unfinished = [ModelStatus.NOT_STARTED, ModelStatus.TRAINING, ModelStatus.CANCELLING]
+        try:
+            for name in store.models.names_in(unfinished):
+                self._send(*self._training_job(name))
+            for model_name, evaluation_name in store.evaluations.unfinished():
+                self._send(*self._evaluation_job(model_name, evaluation_name))
+        except NotFound:  # deleted meanwhile: the next pass does without it
+            return False
+        except _UNREACHABLE as error:
+            log.warning("Redis at the queue is unreachable (%s): unfinished jobs are queued again every %d s until "
+                        "it answers", error or type(error).__name__, REQUEUE_SECONDS)
+            return False
+        return True
+
+    def _requeue_later(self) -> None:
+        with self._lock:
+            self._behind = True
+            if self._requeuer is None and not self._stopping.is_set():
+                self._requeuer = threading.Thread(target=self._keep_requeuing, name="tailor-arq-requeue", daemon=True)
+                self._requeuer.start()
+
+    def _keep_requeuing(self) -> None:
+        while not self._stopping.wait(REQUEUE_SECONDS):
+            with self._lock:
+                self._behind = False
+            done = self._requeue()
+            with self._lock:
+                if done and not self._behind:
+                    self._requeuer = None
+                    log.info("Redis answers again: every unfinished job is queued")
+                    return
+        with self._lock:
+            self._requeuer = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from ..blobs import BlobPolicy, BlobReader, open_storage
 from ..datasets import DatasetService
+from ..secrets import SecretBox, resolve_secret_box
 from ..settings import Settings
 from ..store import Store
 
@@ -15,10 +16,22 @@ from ..store import Store
 @dataclass
 class JobContext:
     settings: Settings
+    # Resolved when the context is made, that is when a process starts: one at scale without TAILOR_SECRET_KEY
+    # refuses to start (SecretKeyError) instead of failing its first private dataset.
+    secrets: SecretBox = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.secrets = resolve_secret_box(self.settings)
 
     @cached_property
     def store(self) -> Store:
-        return Store.connect(self.settings.resolved_database_url)
+        store = Store.connect(self.settings.resolved_database_url, self.secrets)
+        try:
+            store.datasets.check_secrets()  # a wrong key stops the process here, not on every request
+        except Exception:
+            store.close()
+            raise
+        return store
 
     @cached_property
     def reader(self) -> BlobReader:

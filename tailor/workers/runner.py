@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 from dataclasses import dataclass
 
 from ..enums import ModelStatus
+from ..logs import setup_logging
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
@@ -31,7 +33,10 @@ class _Job:
 
 
 def _child(settings: Settings, job: _Job) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A spawned process starts with Python's defaults: its lines would be dropped below WARNING, and in another
+    # format than the service's, on the same stderr.
+    setup_logging(settings.log_format, settings.log_level)
+    log.info("job %s: started in process %d", job, os.getpid())
     context = JobContext(settings)
     try:
         if job.evaluation_name is None:
@@ -65,6 +70,10 @@ class InProcessRunner:
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
+
+    def queued(self) -> int:
+        """Jobs waiting for a free slot (/metrics)."""
+        return self._jobs.qsize()
 
     # Life cycle --------------------------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import signal
+import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -15,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -31,10 +35,10 @@ from tailor.enums import EvaluationFailureCode, EvaluationStatus, FailureCode, M
 from tailor.models import ModelService, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext
-from tailor.workers.arq_worker import ArqQueue, worker
+from tailor.workers.arq_worker import REQUEUE_SECONDS, ArqQueue, worker
 from tailor.workers.jobs import POLL_SECONDS
 from tailor.workers.retries import MAX_TRIES
-from tests.api.conftest import HEADERS, VERSION, LiveServer, make_settings
+from tests.api.conftest import HEADERS, VERSION, LiveServer, free_port, make_settings
 from tests.images import shapes_dataset
 
 # arq's Worker closes its own Redis pool with a call that redis-py deprecates: nothing Tailor can change.
@@ -65,6 +69,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     env.update(
         TAILOR_DATA_DIR=str(settings.data_dir), TAILOR_DATABASE_URL=settings.database_url, TAILOR_REDIS_URL=REDIS_URL,
         TAILOR_QUEUE_NAME=queue, TAILOR_DATA_ROOTS=settings.data_roots[0],
+        TAILOR_SECRET_KEY=settings.secret_key.get_secret_value(),  # the API's: the workers open what it sealed
     )
     yield Deployment(settings, env)
     redis.Redis.from_url(REDIS_URL).delete(queue)
@@ -301,3 +306,59 @@ def test_a_worker_stopping_stops_its_training_within_a_step_and_hands_the_job_ba
     assert cancelled.status is ModelStatus.CANCELLED and cancelled.attempt == 2, cancelled
     assert time.monotonic() - asked[1] < 15
     assert 0 < cancelled.billed_seconds <= 36 and cancelled.progress["attempt"] == 2
+
+
+class _Forward(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        target = urlsplit(REDIS_URL)
+        with socket.create_connection((target.hostname, target.port or 6379)) as upstream:
+            back = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+            back.start()
+            _pump(self.request, upstream)
+            back.join(5)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@contextlib.contextmanager
+def redis_answering_at(port: int) -> Iterator[None]:
+    """The real Redis, reachable at `port` while the block runs (nothing listens there before)."""
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), _Forward)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_api_starts_while_redis_is_down_and_queues_its_work_once_redis_answers(deployment: Deployment) -> None:
+    port = free_port()  # nothing listens there yet: Redis is down
+    settings = deployment.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+    context = JobContext(settings)
+    add_dataset(context, learnable=True)
+    context.store.models.insert("before", TrainingParameters("shapes", 0.01), None)  # left by the previous API
+    context.close()
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, headers=HEADERS, params=PARAMS) as http:
+        assert http.get("/health").status_code == 200 and http.get("/ready").status_code == 503
+        body = {"trainingParameters": {"trainingDatasetName": "shapes", "timeBudgetInHours": 0.01}}
+        assert http.put(f"{MODELS}/during", json=body).status_code == 201  # stored; queued once Redis answers
+        assert http.get(f"{MODELS}/during").json()["status"] == "notStarted"
+        with redis_answering_at(port):
+            deadline = time.monotonic() + 4 * REQUEUE_SECONDS
+            while sorted(job.split(":")[1] for job in queued(settings)) != ["before", "during"]:
+                assert time.monotonic() < deadline, queued(settings)
+                time.sleep(0.2)
+            assert http.get("/ready").status_code == 200

@@ -17,12 +17,14 @@ from tailor.datasets import DatasetSpec
 from tailor.models import FailureCode, Model, ModelKind, ModelService, ModelStatus, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext, run_training
+from tests.api.conftest import SECRET_KEY
 from tests.images import shapes_dataset
 
 
 def make_context(tmp_path: Path, database: str) -> JobContext:
     root = tmp_path / "datasets"
-    settings = Settings(data_dir=tmp_path / "data", database_url=database, data_roots=[str(root)], training_key="k")
+    settings = Settings(data_dir=tmp_path / "data", database_url=database, data_roots=[str(root)], training_key="k",
+                        secret_key=SECRET_KEY)
     settings.data_dir.mkdir(parents=True)
     context = JobContext(settings)
     path = shapes_dataset(root / "shapes", classes=2, per_class=4)
