@@ -158,28 +158,27 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
 def _end(context: JobContext, model_name: str, attempt: int, status: ModelStatus, **changes: Any) -> ModelStatus | None:
     """The attempt's final state; None when it is no longer the current attempt (nothing is written)."""
     store = context.store
-    moved = store.models.move(model_name, ModelStatus.TRAINING, status, expected_attempt=attempt, **changes)
-    if moved is None:  # a cancel arrived after the last check: the cancel wins, what was billed is kept
-        billed = changes.get("billed_seconds", 0.0)
-        moved = store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED,
-                                  expected_attempt=attempt, billed_seconds=billed)
-        status = ModelStatus.CANCELLED
-    if moved is None:
-        log.warning("model %s: attempt %d is no longer current (replaced, or given up); its result (%s) is dropped",
-                    model_name, attempt, status.value)
-        return None
-    return status
+    if store.models.move(model_name, ModelStatus.TRAINING, status, expected_attempt=attempt, **changes) is not None:
+        return status
+    # A cancel arrived after the last check: the cancel wins, what was billed is kept.
+    billed = changes.get("billed_seconds", 0.0)
+    if store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED,
+                         expected_attempt=attempt, billed_seconds=billed) is not None:
+        return ModelStatus.CANCELLED
+    log.warning("model %s: attempt %d is no longer current (replaced, or given up); its result (%s) is dropped",
+                model_name, attempt, status.value)
+    return None
 
 
 def _stopped(context: JobContext, watch: _Watch, billed_seconds: float) -> ModelStatus | None:
     """The training stopped at a step because it was asked to: cancelled (the model says so), replaced (nothing is
     written), or stopped by its worker (left `training` for the job's next run, unless a cancel came meanwhile)."""
+    if not (watch.cancelled or watch.replaced):
+        watch.poll()  # stopped by the worker: a cancel asked for meanwhile still ends it cancelled
     if watch.replaced:
         log.warning("model %s: attempt %d is no longer current (replaced, or given up); it stopped without writing",
                     watch.model_name, watch.attempt)
         return None
-    if not watch.cancelled:
-        watch.poll()  # stopped by the worker: a cancel asked for meanwhile still ends it cancelled
     if watch.cancelled:
         return _end(context, watch.model_name, watch.attempt, ModelStatus.CANCELLED, billed_seconds=billed_seconds)
     log.info("model %s: attempt %d stopped by its worker; the job runs again", watch.model_name, watch.attempt)
