@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="Budget of a Custom Vision training that names none (trainingType Regular)."
     )
     trainings_per_device: int = Field(default=1, ge=1, description="Trainings run at once by one runner or worker.")
+    devices: CommaList = Field(
+        default_factory=list,
+        description=(
+            "Devices whose trials one training runs side by side: `all` (every GPU), `cuda:0,cuda:1`, or CPU slots "
+            "`cpu:0,cpu:1`; default: one, the GPU when there is one."
+        ),
+    )
 
     # Predictions (analyze): the model cache, batching and the images accepted.
     model_cache_size: int = Field(
@@ -131,7 +138,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("data_roots", "allow_hosts", mode="before")
+    @field_validator("data_roots", "allow_hosts", "devices", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

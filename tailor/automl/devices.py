@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +24,13 @@ _NAME = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
 def resolve_devices(names: Sequence[str], *, cuda_devices: int | None = None) -> tuple[str, ...]:
     """Canonical device names (`cuda:0`, `cpu:1`) for `names`; () for the default one device. A name this machine
     does not have, two kinds at once or a name given twice raise ValueError, saying what is possible."""
+    names = [name.strip().lower() for name in names if name.strip()]
+    if not names:
+        return ()
     if cuda_devices is None:
         import torch
 
         cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    names = [name.strip().lower() for name in names if name.strip()]
-    if not names:
-        return ()
     if names == ["all"]:
         if cuda_devices == 0:
             log.warning("devices `all`: this machine has no CUDA device; trainings use the CPU")
@@ -49,6 +51,41 @@ def resolve_devices(names: Sequence[str], *, cuda_devices: int | None = None) ->
     if len(set(resolved)) < len(resolved):
         raise ValueError(f"devices {','.join(names)}: a device is named twice")
     return tuple(resolved)
+
+
+class DevicePool:
+    """A worker's devices, lent to the trainings it runs at once (`trainings` of them at most): each takes its share
+    of the devices, `len(devices) // trainings` and at least one, from those no other training holds, or shares the
+    least used device when none is free. A `lane` (the in-process runner's job slot, whose trainings run in
+    processes of their own that cannot see each other's loans) takes that lane's share instead."""
+
+    def __init__(self, devices: Sequence[str], trainings: int = 1):
+        self.devices = tuple(devices)
+        self._share = max(1, len(self.devices) // max(1, trainings))
+        self._lent = dict.fromkeys(self.devices, 0)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def lend(self, lane: int | None = None) -> Iterator[tuple[str, ...]]:
+        """The devices of one training, until the block ends; () when the pool names none (the default device)."""
+        if not self.devices:
+            yield ()
+            return
+        with self._lock:
+            if lane is not None:
+                start = lane * self._share % len(self.devices)
+                taken = list(self.devices[start : start + self._share])
+            else:
+                taken = [d for d in self.devices if not self._lent[d]][: self._share]
+                taken = taken or [min(self.devices, key=self._lent.__getitem__)]
+            for device in taken:
+                self._lent[device] += 1
+        try:
+            yield tuple(taken)
+        finally:
+            with self._lock:
+                for device in taken:
+                    self._lent[device] -= 1
 
 
 def torch_device_name(name: str) -> str:

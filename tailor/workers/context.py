@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..automl.devices import DevicePool, resolve_devices
 from ..blobs import BlobPolicy, BlobReader, open_storage
 from ..datasets import DatasetService
 from ..secrets import SecretBox, resolve_secret_box
@@ -16,6 +17,7 @@ from ..store import Store
 @dataclass
 class JobContext:
     settings: Settings
+    lane: int | None = None  # the in-process runner's job slot (DevicePool.lend)
     # Resolved when the context is made, that is when a process starts: one at scale without TAILOR_SECRET_KEY
     # refuses to start (SecretKeyError) instead of failing its first private dataset.
     secrets: SecretBox = field(init=False, repr=False)
@@ -40,6 +42,11 @@ class JobContext:
     @cached_property
     def datasets(self) -> DatasetService:
         return DatasetService(self.store, self.reader, self.settings.max_annotation_bytes)
+
+    @cached_property
+    def device_pool(self) -> DevicePool:
+        """TAILOR_DEVICES, shared by the trainings this process runs at once."""
+        return DevicePool(resolve_devices(self.settings.devices), self.settings.trainings_per_device)
 
     @property
     def weights_dir(self) -> Path:

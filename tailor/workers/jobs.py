@@ -141,18 +141,20 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
     watch.stop_if_asked()
     prepare_weights(context.weights_dir)
     watch.stop_if_asked()
-    request = TrainingRequest(
-        dataset=report.dataset,
-        fetch=context.reader.image_fetcher(dataset.spec.access),
-        budget_seconds=model.training.budget_seconds,
-        weights_dir=context.weights_dir,
-        output_dir=context.artifact_dir(model_name, attempt),
-        study_storage=context.settings.resolved_database_url,
-        study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
-        on_progress=watch.record,
-        should_stop=watch.should_stop,
-    )
-    return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
+    with context.device_pool.lend(context.lane) as devices:  # what this training's trials may run on, side by side
+        request = TrainingRequest(
+            dataset=report.dataset,
+            fetch=context.reader.image_fetcher(dataset.spec.access),
+            budget_seconds=model.training.budget_seconds,
+            weights_dir=context.weights_dir,
+            output_dir=context.artifact_dir(model_name, attempt),
+            devices=devices,
+            study_storage=context.settings.resolved_database_url,
+            study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
+            on_progress=watch.record,
+            should_stop=watch.should_stop,
+        )
+        return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
 
 
 def _end(context: JobContext, model_name: str, attempt: int, status: ModelStatus, **changes: Any) -> ModelStatus | None:

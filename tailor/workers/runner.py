@@ -32,12 +32,12 @@ class _Job:
         return self.model_name if self.evaluation_name is None else f"{self.model_name}/{self.evaluation_name}"
 
 
-def _child(settings: Settings, job: _Job) -> None:
+def _child(settings: Settings, job: _Job, lane: int) -> None:
     # A spawned process starts with Python's defaults: its lines would be dropped below WARNING, and in another
     # format than the service's, on the same stderr.
     setup_logging(settings.log_format, settings.log_level)
     log.info("job %s: started in process %d", job, os.getpid())
-    context = JobContext(settings)
+    context = JobContext(settings, lane=lane)  # the lane's share of TAILOR_DEVICES
     try:
         if job.evaluation_name is None:
             run_training(job.model_name, context)
@@ -53,7 +53,7 @@ class InProcessRunner:
         self._context = context
         self._jobs: queue.Queue[object] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._loop, name=f"tailor-runner-{k}", daemon=True)
+            threading.Thread(target=self._loop, args=(k,), name=f"tailor-runner-{k}", daemon=True)
             for k in range(settings.trainings_per_device)
         ]
         self._spawn = multiprocessing.get_context("spawn")  # no fork: the parent holds threads and connections
@@ -98,19 +98,19 @@ class InProcessRunner:
             if thread.is_alive():
                 thread.join(timeout)
 
-    def _loop(self) -> None:
+    def _loop(self, lane: int) -> None:
         while not self._stopping.is_set():
             job = self._jobs.get()
             if job is _STOP:
                 return
             try:
-                self._run(job)  # type: ignore[arg-type]
+                self._run(job, lane)  # type: ignore[arg-type]
             except Exception:  # the runner must outlive any one job
                 log.exception("the runner could not run %s", job)
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, lane: int = 0) -> None:
         for attempt in range(1, MAX_TRIES + 1):
-            child = self._spawn.Process(target=_child, args=(self._settings, job), name=f"tailor-job-{job}")
+            child = self._spawn.Process(target=_child, args=(self._settings, job, lane), name=f"tailor-job-{job}")
             self._children.add(child)
             child.start()
             child.join()

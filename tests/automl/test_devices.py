@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from tailor.automl import TrainingRequest, train_classifier
-from tailor.automl.devices import resolve_devices
+from tailor.automl.devices import DevicePool, resolve_devices
 from tailor.automl.parallel import Relay, TrialProcessDied, TrialProcesses
 from tailor.blobs import Access, BlobPolicy, BlobReader
 from tailor.coco import AnnotationKind, Purpose, validate_coco
@@ -36,6 +36,23 @@ def test_device_names_resolve_to_what_the_machine_has() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             resolve_devices(names, cuda_devices=2)
+
+
+def test_a_worker_lends_each_training_its_share_of_the_free_devices() -> None:
+    pool = DevicePool(("cuda:0", "cuda:1", "cuda:2", "cuda:3"), trainings=2)
+    with pool.lend() as first, pool.lend() as second:
+        assert first == ("cuda:0", "cuda:1") and second == ("cuda:2", "cuda:3")
+        with pool.lend() as third:  # more trainings than planned: the least used device is shared
+            assert third == ("cuda:0",)
+    with pool.lend() as again:
+        assert again == ("cuda:0", "cuda:1")
+    with DevicePool(("cuda:0", "cuda:1"), trainings=1).lend() as everything:
+        assert everything == ("cuda:0", "cuda:1")
+    with DevicePool((), trainings=3).lend() as default:
+        assert default == ()  # the default device, as before devices could be named
+    lanes = DevicePool(("cpu:0", "cpu:1", "cpu:2", "cpu:3"), trainings=2)  # the in-process runner's job slots
+    with lanes.lend(0) as zero, lanes.lend(1) as one:
+        assert zero == ("cpu:0", "cpu:1") and one == ("cpu:2", "cpu:3")
 
 
 class _Trial:
