@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import optuna
 import pytest
 
-from tailor.automl import TrainingRequest, train_classifier
+from tailor.automl import TrainingCancelled, TrainingRequest, train_classifier
 from tailor.automl.devices import DevicePool, resolve_devices
 from tailor.automl.parallel import Relay, TrialProcessDied, TrialProcesses
 from tailor.blobs import Access, BlobPolicy, BlobReader
@@ -124,3 +125,27 @@ def test_trials_on_two_cpu_slots_run_side_by_side_and_the_bill_stays_within_the_
     busy = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials)
     span = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
     assert busy > 1.2 * span, (busy, span)
+
+
+def test_a_cancel_reaches_the_trials_on_every_device(tmp_path: Path, weights_dir: Path) -> None:
+    report = validate_coco([READER.annotation_file(str(shapes_dataset(tmp_path / "data", classes=3, per_class=4,
+                                                                      learnable=False)), max_bytes=10**7)],
+                           AnnotationKind.CLASSIFICATION, Purpose.TRAINING)
+    progress: list[dict] = []
+    asked: list[float] = []
+
+    def cancel_once_a_trial_is_done() -> bool:
+        if not asked and any(p["bestValidationScore"] is not None for p in progress):
+            asked.append(time.monotonic())
+        return bool(asked)
+
+    budget = 60.0
+    with pytest.raises(TrainingCancelled) as info:
+        train_classifier(TrainingRequest(
+            report.dataset, READER.image_fetcher(Access()), budget, weights_dir, tmp_path / "model",
+            devices=("cpu:0", "cpu:1"), patience=10**6, on_progress=progress.append,
+            should_stop=cancel_once_a_trial_is_done,
+        ))
+    assert asked and time.monotonic() - asked[0] < 10  # every trial process stopped at its next step
+    assert 0 < info.value.billed_seconds < budget
+    assert not (tmp_path / "model").exists()
