@@ -9,7 +9,11 @@ their best checkpoint; whatever those last steps overshoot is not billed (`bille
 
 A ledger made with `shared=True` keeps its accounts in shared memory, for trial processes on other devices (started
 with multiprocessing's spawn; the ledger travels to them as an argument of the process). One clock serves them all:
-`time.monotonic` is the same clock in every process of a machine.
+`time.monotonic` is the same clock in every process of a machine. There is no lock: each account is written by the
+one trial that holds its device (or, once that trial's process is dead, by `release`), and a block closes by first
+leaving the running figure and then adding to the spent one, so that a reader in between sees a little less, never
+more, than was used: a trial that reads then may take one more step, whose time is not billed past the budget, but
+none is stopped early. (A lock across processes would stay taken by a process killed while holding it.)
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import copy
 import math
 import multiprocessing
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,26 +46,23 @@ class BudgetLedger:
             context = multiprocessing.get_context("spawn")
             self._spent = context.RawArray("d", devices)
             self._since = context.RawArray("d", [math.nan] * devices)  # NaN: the device is not held
-            self._lock = context.Lock()
         else:
             self._spent, self._since = [0.0] * devices, [math.nan] * devices
-            self._lock = threading.Lock()
 
     def for_device(self, slot: int) -> BudgetLedger:
         """The same ledger, charging device `slot` (0 .. devices - 1)."""
         if not 0 <= slot < self.devices:
             raise ValueError(f"device slot {slot} of a ledger for {self.devices} device(s)")
-        view = copy.copy(self)  # the accounts and the lock are shared, not copied
+        view = copy.copy(self)  # the accounts are shared, not copied
         view.slot = slot
         return view
 
     @contextmanager
     def holding_device(self) -> Iterator[None]:
         """Charge this device the time spent inside the block (blocks on one device do not nest)."""
-        with self._lock:
-            if not math.isnan(self._since[self.slot]):
-                raise RuntimeError(f"device slot {self.slot} is held already")
-            self._since[self.slot] = self.clock()
+        if not math.isnan(self._since[self.slot]):
+            raise RuntimeError(f"device slot {self.slot} is held already")
+        self._since[self.slot] = self.clock()
         try:
             yield
         finally:
@@ -71,39 +71,37 @@ class BudgetLedger:
     def release(self, slot: int) -> None:
         """Close device `slot`'s block in progress, if any, charging it up to now (for a trial process that died
         inside its block)."""
-        with self._lock:
-            since = self._since[slot]
-            if not math.isnan(since):
-                self._spent[slot] += (self.clock() - since) * self.factor
-                self._since[slot] = math.nan
+        since = self._since[slot]
+        if not math.isnan(since):
+            held = (self.clock() - since) * self.factor
+            self._since[slot] = math.nan
+            self._spent[slot] += held
 
     @property
     def used_seconds(self) -> float:
         """Charged so far on every device, the blocks in progress included."""
-        with self._lock:
-            now = self.clock()
-            running = sum(now - since for since in self._since if not math.isnan(since))
-            return sum(self._spent) + running * self.factor
+        spent = sum(self._spent[:])  # read first: a block that closes meanwhile is missed, never counted twice
+        now = self.clock()
+        running = sum(now - since for since in self._since[:] if not math.isnan(since))
+        return spent + running * self.factor
 
     @property
     def own_seconds(self) -> float:
         """Charged so far to this view's device, its block in progress included."""
-        with self._lock:
-            since = self._since[self.slot]
-            running = 0.0 if math.isnan(since) else (self.clock() - since) * self.factor
-            return self._spent[self.slot] + running
+        spent = self._spent[self.slot]
+        since = self._since[self.slot]
+        running = 0.0 if math.isnan(since) else (self.clock() - since) * self.factor
+        return spent + running
 
     @property
     def running(self) -> int:
         """Devices inside a block now."""
-        with self._lock:
-            return sum(not math.isnan(since) for since in self._since)
+        return sum(not math.isnan(since) for since in self._since[:])
 
     @property
     def spent_seconds(self) -> float:
         """Charged by the blocks that have closed, on every device (overshoot included: see billed_seconds)."""
-        with self._lock:
-            return sum(self._spent)
+        return sum(self._spent[:])
 
     @property
     def remaining_seconds(self) -> float:

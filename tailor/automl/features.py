@@ -107,7 +107,7 @@ class FeatureCache:
         with torch.inference_mode():
             self.model(backbone)(to_tensor(images, preprocess).to(self._device))
         if self._device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self._device)
         return (time.monotonic() - start) / max(1, len(images))
 
     def model(self, backbone: Backbone) -> torch.nn.Module:

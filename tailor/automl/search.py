@@ -221,15 +221,21 @@ class Search:
             thread.start()
         cancelled, reported = False, -1
         alive = threads
-        while alive:
-            alive[0].join(POLL_SECONDS)
-            alive = [thread for thread in threads if thread.is_alive()]
-            if not cancelled and self.should_stop():
-                cancelled = True
+        try:
+            while alive:
+                alive[0].join(POLL_SECONDS)
+                alive = [thread for thread in threads if thread.is_alive()]
+                if not cancelled and self.should_stop():
+                    cancelled = True
+                    processes.stop.set()
+                if len(self.candidates) != reported:
+                    reported = len(self.candidates)
+                    self.progress("searching")
+        finally:
+            if alive:  # this thread failed (reporting progress, say): the trials stop at their next step
                 processes.stop.set()
-            if len(self.candidates) != reported:
-                reported = len(self.candidates)
-                self.progress("searching")
+                for thread in alive:
+                    thread.join(POLL_SECONDS * 20)
         if cancelled:
             raise TrainingCancelled
         if failures:
@@ -459,6 +465,8 @@ def start_trials(
     features shared with the coordinator's cache; it runs the trials it is given and returns their candidates."""
     torch.set_flush_denormal(True)  # as the coordinator's training does (training.flushing_denormals)
     on = torch.device(torch_device_name(device))
+    if on.type == "cuda":
+        torch.cuda.set_device(on)  # what runs on "the current device" runs on this one, and no context opens on cuda:0
     cache = FeatureCache(setup.images, setup.weights_dir, on, shared=Remote(relay, "features"))  # type: ignore[arg-type]
     search = Search(
         labels=setup.labels, images=setup.images, cache=cache, backbones=setup.backbones,

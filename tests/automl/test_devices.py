@@ -149,3 +149,12 @@ def test_a_cancel_reaches_the_trials_on_every_device(tmp_path: Path, weights_dir
     assert asked and time.monotonic() - asked[0] < 10  # every trial process stopped at its next step
     assert 0 < info.value.billed_seconds < budget
     assert not (tmp_path / "model").exists()
+
+
+def test_a_budget_too_small_to_share_runs_on_one_device(tmp_path: Path, weights_dir: Path) -> None:
+    report = validate_coco([READER.annotation_file(str(shapes_dataset(tmp_path / "data", classes=2, per_class=2)),
+                                                   max_bytes=10**7)], AnnotationKind.CLASSIFICATION, Purpose.TRAINING)
+    result = train_classifier(TrainingRequest(report.dataset, READER.image_fetcher(Access()), 6.0, weights_dir,
+                                              tmp_path / "model", devices=("cpu:0", "cpu:1")))
+    assert json.loads((result.artifact_dir / "config.json").read_text())["search"]["devices"] == 1
+    assert result.billed_seconds <= 6.0
