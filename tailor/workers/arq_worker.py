@@ -135,6 +135,7 @@ def worker(settings: Settings) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["tailor"] = JobContext(settings)
         ctx["tailor"].store  # connected now, not at the first job: the schema is migrated when the worker starts
+        ctx["tailor"].device_pool  # one pool for the trainings this worker runs at once (TAILOR_DEVICES)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["tailor"].close()
