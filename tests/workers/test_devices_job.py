@@ -15,6 +15,7 @@ from tailor.datasets import DatasetSpec
 from tailor.models import ModelKind, ModelStatus, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext, run_training
+from tests.api.conftest import SECRET_KEY
 from tests.databases import empty_database_url
 from tests.images import shapes_dataset
 
@@ -23,7 +24,7 @@ def test_a_training_on_two_cpu_slots_runs_its_trials_side_by_side(tmp_path: Path
     database_url = empty_database_url("postgresql", tmp_path, postgres_url)
     root = tmp_path / "datasets"
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url, data_roots=[str(root)],
-                        training_key="k", devices="cpu:0,cpu:1")
+                        training_key="k", secret_key=SECRET_KEY, devices="cpu:0,cpu:1")
     settings.data_dir.mkdir(parents=True)
     context = JobContext(settings)
     path = shapes_dataset(root / "shapes", classes=2, per_class=4)
