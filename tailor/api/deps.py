@@ -55,7 +55,8 @@ subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=Fal
 
 
 def api_version(
-    version: Annotated[str, Query(alias="api-version", description=f"One of {', '.join(API_VERSIONS)}.")],
+    version: Annotated[str, Query(alias="api-version", description=f"One of {', '.join(API_VERSIONS)}.",
+                                  json_schema_extra={"enum": list(API_VERSIONS)})],
 ) -> str:
     return version
 
