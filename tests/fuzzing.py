@@ -26,7 +26,7 @@ from hypothesis.errors import HypothesisException
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.errors import SerializationNotPossible
-from schemathesis.core.failures import Failure
+from schemathesis.core.failures import Failure, FailureGroup
 
 VERSION = "2023-04-01-preview"
 CUSTOM_VISION = "/customvision/v3.3/training"
@@ -173,7 +173,7 @@ class Fuzzer:
         result.seconds_by_operation[case.operation.label] += response.elapsed  # seconds
         try:
             case.validate_response(response, checks=[not_a_server_error])
-        except (Failure, ExceptionGroup):
+        except (Failure, FailureGroup):
             result.findings.append(Finding(case.operation.label, response.status_code, case.as_curl_command()))
 
     def _cancel_models_since(self, since: datetime) -> list[str]:
