@@ -168,7 +168,7 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     )
 
 
-def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+def _http_error(request: Request, exc: StarletteHTTPException, headers: dict[str, str]) -> JSONResponse:
     if is_custom_vision(request.url.path):
         code = CustomVisionCode.NOT_FOUND if exc.status_code == 404 else CustomVisionCode.BAD_REQUEST
         message = "no such resource; check the URL" if exc.status_code == 404 else str(exc.detail)
@@ -176,7 +176,7 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
         return ApiError(404, ErrorCode.NOT_FOUND, "no such resource; check the URL").response()
     if exc.status_code == 405:
-        allowed = allowed_methods(request)
+        allowed = headers.get("Allow", "")
         return ApiError(
             405, ErrorCode.METHOD_NOT_ALLOWED, f"this method is not allowed here; allowed: {allowed}"
         ).response()
@@ -184,8 +184,7 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route takes at this path: the router's own `Allow` names only the first route that
-    matched the path, and FastAPI declares one route per method."""
+    """Every method some route takes at this path (FastAPI declares one route per method)."""
     routes = request.app.router.routes
     return ", ".join(
         method for method in _METHODS
@@ -215,10 +214,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = _http_error(request, exc)
-        response.headers.update(exc.headers or {})  # e.g. the router's `Allow` on a 405
-        if exc.status_code == 405:
-            response.headers["Allow"] = allowed_methods(request)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # the router's `Allow` names only the first route that matched the path
+            headers["Allow"] = allowed_methods(request)
+        response = _http_error(request, exc, headers)
+        response.headers.update(headers)
         return response
 
     @app.exception_handler(Exception)
