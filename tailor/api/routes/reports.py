@@ -11,41 +11,41 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ...errors import NotFound
 from ...reports import read_report
-from ..deps import EvaluationsDep, ModelsDep
+from ..deps import EvaluationsDep, ModelsDep, ResourceName
 
 router = APIRouter(tags=["reports"])
 _MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
 @router.get("/models/{model}/evaluations/{name}/report", response_class=HTMLResponse)
-async def evaluation_report(model: str, name: str, service: EvaluationsDep) -> HTMLResponse:
+async def evaluation_report(model: ResourceName, name: ResourceName, service: EvaluationsDep) -> HTMLResponse:
     """The evaluation's report as one self-contained HTML page (plots embedded)."""
     return await _page(service.report_folder(model, name))
 
 
 @router.get("/models/{model}/evaluations/{name}/report.json")
-def evaluation_report_json(model: str, name: str, service: EvaluationsDep) -> JSONResponse:
+def evaluation_report_json(model: ResourceName, name: ResourceName, service: EvaluationsDep) -> JSONResponse:
     return JSONResponse(_read(service.report_folder(model, name)))
 
 
 @router.get("/models/{model}/evaluations/{name}/report/{file}")
-def evaluation_report_file(model: str, name: str, file: str, service: EvaluationsDep) -> FileResponse:
+def evaluation_report_file(model: ResourceName, name: ResourceName, file: str, service: EvaluationsDep) -> FileResponse:
     return _file(service.report_folder(model, name), file)
 
 
 @router.get("/models/{model}/report", response_class=HTMLResponse)
-async def model_report(model: str, service: ModelsDep) -> HTMLResponse:
+async def model_report(model: ResourceName, service: ModelsDep) -> HTMLResponse:
     """The trained model's report: on its test dataset when training named one, else on its held-out images."""
     return await _page(service.report_folder(model))
 
 
 @router.get("/models/{model}/report.json")
-def model_report_json(model: str, service: ModelsDep) -> JSONResponse:
+def model_report_json(model: ResourceName, service: ModelsDep) -> JSONResponse:
     return JSONResponse(_read(service.report_folder(model)))
 
 
 @router.get("/models/{model}/report/{file}")
-def model_report_file(model: str, file: str, service: ModelsDep) -> FileResponse:
+def model_report_file(model: ResourceName, file: str, service: ModelsDep) -> FileResponse:
     return _file(service.report_folder(model), file)
 
 
