@@ -8,6 +8,7 @@ they happen; the API (tailor.api.errors) and the CLI map these, and only these, 
     │   ├── NotFound              404
     │   └── EtagMismatch          412: If-Match does not match
     ├── InvalidAnnotations        (tailor.datasets) annotation files unreadable or invalid, every problem listed
+    ├── SecretUnreadable          a credential kept in the database that no key of TAILOR_SECRET_KEY opens (500)
     └── BlobError                 reading a file or an image failed, or storing one of Tailor's own objects
         ├── BlobNotFound          nothing at that path, URL or key
         ├── BlobAccessDenied      refused by the filesystem or the server
@@ -90,6 +91,19 @@ class EtagMismatch(RecordError):
         super().__init__(
             what, name, f"the {what} {name!r} has changed since you read it (If-Match does not match its eTag)"
         )
+
+
+class SecretUnreadable(TailorError):
+    """A sealed credential (tailor.secrets) that the configured keys do not open: the key that sealed it was removed
+    before `tailor secrets rotate` moved it to another, or the value was altered. The operator's to fix, not the
+    caller's, and the message says how."""
+
+    def __init__(self, owner: str, why: str):
+        super().__init__(
+            f"the credentials kept for {owner} cannot be decrypted ({why}): the service's TAILOR_SECRET_KEY must "
+            "include the key they were encrypted with (after the first while rotating; then `tailor secrets rotate`)"
+        )
+        self.owner = owner
 
 
 class InvalidInput(TailorError):

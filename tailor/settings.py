@@ -7,7 +7,7 @@ Nothing else in Tailor reads the environment. List-valued settings take comma-se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,12 +18,12 @@ CommaList = Annotated[list[str], NoDecode]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_", extra="ignore")
 
-    # Where the embedded default keeps its SQLite database, generated key and Tailor's own storage; where every
+    # Where the embedded default keeps its SQLite database, generated keys and Tailor's own storage; where every
     # process keeps its local copies of models.
     data_dir: Path = Field(
         default=Path(".tailor"),
         description=(
-            "Data directory: the embedded default's database, key and storage; any process's work files and local "
+            "Data directory: the embedded default's database, keys and storage; any process's work files and local "
             "copies of models."
         ),
     )
@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     # Keys: several comma-separated keys each, for rotation.
     training_key: SecretStr | None = Field(default=None, description="Keys for every call, comma-separated.")
     prediction_key: SecretStr | None = Field(default=None, description="Keys for analyze only, comma-separated.")
+    # Encrypts the credentials kept for users (tailor.secrets); several for rotation: the first encrypts, all decrypt.
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Keys that encrypt the SAS tokens kept in the database, comma-separated: the first encrypts, all decrypt "
+            "(`tailor secrets new-key` makes one); default: generated in the data directory, required with "
+            "PostgreSQL."
+        ),
+    )
 
     # What the service may read on a user's behalf.
     data_roots: CommaList = Field(
@@ -95,6 +104,13 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="Budget of a Custom Vision training that names none (trainingType Regular)."
     )
     trainings_per_device: int = Field(default=1, ge=1, description="Trainings run at once by one runner or worker.")
+    devices: CommaList = Field(
+        default_factory=list,
+        description=(
+            "Devices whose trials one training runs side by side: `all` (every GPU), `cuda:0,cuda:1`, or CPU slots "
+            "`cpu:0,cpu:1`; default: one, the GPU when there is one."
+        ),
+    )
 
     # Predictions (analyze): the model cache, batching and the images accepted.
     model_cache_size: int = Field(
@@ -122,7 +138,30 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `tailor serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `tailor serve` listens on.")
 
-    @field_validator("data_roots", "allow_hosts", mode="before")
+    # What the processes say about themselves: logs and /metrics.
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines of `tailor serve`, `tailor worker` and trainings: `json` (one object a line) or `text`.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log line written."
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a key (a scraper on a private network); default: a training key is needed.",
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("data_roots", "allow_hosts", "devices", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

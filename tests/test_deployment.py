@@ -45,6 +45,7 @@ def test_services_and_health_checks() -> None:
     for dependency in services["api"]["depends_on"]:
         assert dependency in services
         assert services["api"]["depends_on"][dependency]["condition"] == "service_healthy"
+    assert "/ready" in " ".join(services["api"]["healthcheck"]["test"])  # healthy: its database, Redis, storage
 
 
 def test_no_volume_is_shared_between_the_api_and_the_workers() -> None:

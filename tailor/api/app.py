@@ -35,8 +35,11 @@ from .customvision.paths import PREDICTION_PREFIXES, TRAINING_PREFIXES
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
-from .routes import analyze, datasets, evaluations, models, reports
+from .metrics import Metrics
+from .readiness import Readiness
+from .routes import analyze, datasets, evaluations, models, reports, service
 from .schemas import ErrorResponse
+from .telemetry import Telemetry
 
 
 def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
@@ -55,7 +58,8 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runner.start()
+        # Off the event loop: the runner reads the store, and the arq queue opens its Redis pool on a loop of its own.
+        await anyio.to_thread.run_sync(runner.start)
         # Requests are taken only once the most recently used models are loaded: fast from the first call.
         await anyio.to_thread.run_sync(predictions.start)
         yield
@@ -83,6 +87,8 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         artifacts=artifacts,
     )
     app.state.custom_vision = custom_vision_services(app.state.services, store, storage, reader, settings)
+    app.state.readiness = Readiness.for_service(settings, store, storage)
+    app.state.metrics = Metrics(store=store, queue_depth=runner.queued, cache=predictions.cache)
 
     api = APIRouter(
         prefix=BASE_PATH,
@@ -100,9 +106,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     for prefix in PREDICTION_PREFIXES:
         app.include_router(cv_prediction.router, prefix=prefix)
 
-    @app.get("/health", tags=["service"], include_in_schema=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(service.router)  # /health, /ready, /metrics
 
     errors.install(app)
     app.add_middleware(CustomVisionGateway, keys=keys)
@@ -111,6 +115,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         keys=keys,
         limits=Limits(max_request_bytes=settings.max_request_kb * 1024, max_json_depth=settings.max_json_depth),
     )
+    app.add_middleware(Telemetry, metrics=app.state.metrics)  # outermost: sees every request
     return app
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader
 
 from ..blobs import ArtifactStore
-from ..datasets import DatasetService
+from ..datasets import MAX_NAME_LENGTH, NAME_PATTERN, DatasetService
 from ..evaluations import EvaluationService
 from ..models import ModelService
 from ..predictions import PredictionService
+from .paging import MAX_SKIP, bounded
 from .schemas import API_VERSIONS
 
 
@@ -61,7 +62,8 @@ subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=Fal
 
 
 def api_version(
-    version: Annotated[str, Query(alias="api-version", description=f"One of {', '.join(API_VERSIONS)}.")],
+    version: Annotated[str, Query(alias="api-version", description=f"One of {', '.join(API_VERSIONS)}.",
+                                  json_schema_extra={"enum": list(API_VERSIONS)})],
 ) -> str:
     return version
 
@@ -75,5 +77,10 @@ def if_match(value: Annotated[str | None, Header(alias="If-Match")] = None) -> s
 
 
 IfMatch = Annotated[str | None, Depends(if_match)]
-Skip = Annotated[int, Query(ge=0, description="Records to skip.")]
-Top = Annotated[int, Query(ge=1, le=30, description="Records in one page, 1 to 30.")]
+Skip = Annotated[int, *bounded(0, MAX_SKIP, f"Records to skip, 0 to {MAX_SKIP}.")]
+Top = Annotated[int, *bounded(1, 30, "Records in one page, 1 to 30.")]
+
+# The pattern of API.md, shown in the OpenAPI document only: a name that breaks it is refused by the services
+# (tailor.datasets.check_name) with the documented code and message, not by FastAPI's validation.
+NAME_SCHEMA = {"pattern": f"^{NAME_PATTERN.pattern}$", "maxLength": MAX_NAME_LENGTH}
+ResourceName = Annotated[str, Path(json_schema_extra=NAME_SCHEMA)]

@@ -17,15 +17,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
-from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, TailorError
+from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
 from .customvision import errors as custom_vision
 from .customvision.paths import is_custom_vision
+from .telemetry import request_id_headers
 
 log = logging.getLogger("tailor.api")
 
@@ -33,6 +35,9 @@ UNAUTHORIZED_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
     "active subscription and use a correct regional API endpoint for your resource."
 )
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
 class ErrorCode(str, Enum):
@@ -132,6 +137,10 @@ def from_domain(exc: TailorError) -> ApiError:
     if isinstance(exc, (AlreadyExists, NotFound)):
         status, code = _RECORD_CODES.get((type(exc), exc.what), (404, ErrorCode.NOT_FOUND))
         return ApiError(status, code, str(exc), target=exc.what)
+    if isinstance(exc, SecretUnreadable):
+        # The service's configuration, not the request, is at fault: a 500, but one that says what to fix.
+        log.error("%s", exc)
+        return ApiError(500, ErrorCode.INTERNAL_SERVER_ERROR, str(exc))
     return _internal(exc)
 
 
@@ -159,6 +168,30 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     )
 
 
+def _http_error(request: Request, exc: StarletteHTTPException, headers: dict[str, str]) -> JSONResponse:
+    if is_custom_vision(request.url.path):
+        code = CustomVisionCode.NOT_FOUND if exc.status_code == 404 else CustomVisionCode.BAD_REQUEST
+        message = "no such resource; check the URL" if exc.status_code == 404 else str(exc.detail)
+        return custom_vision.error_response(code, message, exc.status_code)
+    if exc.status_code == 404:
+        return ApiError(404, ErrorCode.NOT_FOUND, "no such resource; check the URL").response()
+    if exc.status_code == 405:
+        allowed = headers.get("Allow", "")
+        return ApiError(
+            405, ErrorCode.METHOD_NOT_ALLOWED, f"this method is not allowed here; allowed: {allowed}"
+        ).response()
+    return ApiError(exc.status_code, ErrorCode.INVALID_REQUEST, str(exc.detail)).response()
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (FastAPI declares one route per method)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     """One handler per kind of failure; on a /customvision path each answers in Custom Vision's shape instead."""
 
@@ -181,19 +214,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if is_custom_vision(request.url.path):
-            code = CustomVisionCode.NOT_FOUND if exc.status_code == 404 else CustomVisionCode.BAD_REQUEST
-            message = "no such resource; check the URL" if exc.status_code == 404 else str(exc.detail)
-            return custom_vision.error_response(code, message, exc.status_code)
-        if exc.status_code == 404:
-            return ApiError(404, ErrorCode.NOT_FOUND, "no such resource; check the URL").response()
-        if exc.status_code == 405:
-            return ApiError(405, ErrorCode.METHOD_NOT_ALLOWED, "this method is not allowed here").response()
-        return ApiError(exc.status_code, ErrorCode.INVALID_REQUEST, str(exc.detail)).response()
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # the router's `Allow` names only the first route that matched the path
+            headers["Allow"] = allowed_methods(request)
+        response = _http_error(request, exc, headers)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Answered outside every middleware (Starlette's ServerErrorMiddleware): the request id is added here.
         if is_custom_vision(request.url.path):
             error = _internal(exc)
-            return custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
-        return _internal(exc).response()
+            response = custom_vision.error_response(CustomVisionCode.ERROR_UNKNOWN, error.message)
+        else:
+            response = _internal(exc).response()
+        response.headers.update(request_id_headers())
+        return response

@@ -39,7 +39,8 @@ class Gateway:
         if "//" in path:
             # The sample EvaluationClient asks for /computervision//models/...: the original's gateway took it.
             path = _SLASHES.sub("/", path)
-            scope = {**scope, "path": path, "raw_path": path.encode()}
+            # In place, not a copy: the middleware outside (telemetry) reads the route that matched from this scope.
+            scope.update(path=path, raw_path=path.encode())
         if scope["type"] != "http" or not (path == BASE_PATH or path.startswith(BASE_PATH + "/")):
             await self.app(scope, receive, send)
             return

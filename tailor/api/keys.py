@@ -7,11 +7,11 @@ directory (mode 0600), so a restart keeps the same key.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..secrets import keep_generated
 from ..settings import Settings
 
 KEY_FILE = "training.key"
@@ -41,16 +41,4 @@ def resolve_keys(settings: Settings) -> Keys:
     if settings.training_key and _split(settings.training_key.get_secret_value()):
         return Keys(_split(settings.training_key.get_secret_value()), prediction)
     path = settings.data_dir / KEY_FILE
-    return Keys((_read_or_create(path),), prediction, generated_at=path)
-
-
-def _read_or_create(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    return Keys((keep_generated(path, lambda: secrets.token_urlsafe(32)),), prediction, generated_at=path)

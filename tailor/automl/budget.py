@@ -1,45 +1,107 @@
 """The budget ledger: compute time is charged as it is spent, and billing never exceeds the budget.
 
 Charged time is the wall time a device is held by a trial, times that device kind's calibration factor (1.0 unless
-the operator sets one). A trial asks `exhausted` between steps and stops, keeping its best checkpoint; whatever a
-last step overshoots is not billed (`billed` is capped at the budget).
+the operator sets one), summed over the devices the training holds: trials on k devices at once spend the budget k
+times as fast. Each device has its own account (a slot); `for_device` gives the ledger as a trial on one device sees
+it. What every trial reads (`used_seconds`, `exhausted`) counts every device's charge, the blocks in progress
+included, so that all of them see the end of the budget at the same moment and stop at their next step, keeping
+their best checkpoint; whatever those last steps overshoot is not billed (`billed_seconds` is capped at the budget).
+
+A ledger made with `shared=True` keeps its accounts in shared memory, for trial processes on other devices (started
+with multiprocessing's spawn; the ledger travels to them as an argument of the process). One clock serves them all:
+`time.monotonic` is the same clock in every process of a machine. There is no lock: each account is written by the
+one trial that holds its device (or, once that trial's process is dead, by `release`), and a block closes by first
+leaving the running figure and then adding to the spent one, so that a reader in between sees a little less, never
+more, than was used: a trial that reads then may take one more step, whose time is not billed past the budget, but
+none is stopped early. (A lock across processes would stay taken by a process killed while holding it.)
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 
 class BudgetExhausted(Exception):
     """Raised inside a trial's step loop when the ledger has nothing left."""
 
 
-@dataclass
 class BudgetLedger:
-    budget_seconds: float
-    factor: float = 1.0
-    clock: Callable[[], float] = time.monotonic
-    spent_seconds: float = 0.0
-    _held_since: float | None = field(default=None, repr=False)
+    def __init__(
+        self, budget_seconds: float, factor: float = 1.0, clock: Callable[[], float] = time.monotonic, *,
+        devices: int = 1, shared: bool = False,
+    ):
+        if devices < 1:
+            raise ValueError("a ledger needs at least one device")
+        self.budget_seconds = budget_seconds
+        self.factor = factor
+        self.clock = clock
+        self.devices = devices
+        self.slot = 0  # the device this view of the ledger charges (for_device)
+        if shared:
+            context = multiprocessing.get_context("spawn")
+            self._spent = context.RawArray("d", devices)
+            self._since = context.RawArray("d", [math.nan] * devices)  # NaN: the device is not held
+        else:
+            self._spent, self._since = [0.0] * devices, [math.nan] * devices
+
+    def for_device(self, slot: int) -> BudgetLedger:
+        """The same ledger, charging device `slot` (0 .. devices - 1)."""
+        if not 0 <= slot < self.devices:
+            raise ValueError(f"device slot {slot} of a ledger for {self.devices} device(s)")
+        view = copy.copy(self)  # the accounts are shared, not copied
+        view.slot = slot
+        return view
 
     @contextmanager
     def holding_device(self) -> Iterator[None]:
-        """Charge the time spent inside the block (blocks do not nest)."""
-        self._held_since = self.clock()
+        """Charge this device the time spent inside the block (blocks on one device do not nest)."""
+        if not math.isnan(self._since[self.slot]):
+            raise RuntimeError(f"device slot {self.slot} is held already")
+        self._since[self.slot] = self.clock()
         try:
             yield
         finally:
-            self.spent_seconds += (self.clock() - self._held_since) * self.factor
-            self._held_since = None
+            self.release(self.slot)
+
+    def release(self, slot: int) -> None:
+        """Close device `slot`'s block in progress, if any, charging it up to now (for a trial process that died
+        inside its block)."""
+        since = self._since[slot]
+        if not math.isnan(since):
+            held = (self.clock() - since) * self.factor
+            self._since[slot] = math.nan
+            self._spent[slot] += held
 
     @property
     def used_seconds(self) -> float:
-        """Charged so far, the block in progress included."""
-        running = (self.clock() - self._held_since) * self.factor if self._held_since is not None else 0.0
-        return self.spent_seconds + running
+        """Charged so far on every device, the blocks in progress included."""
+        spent = sum(self._spent[:])  # read first: a block that closes meanwhile is missed, never counted twice
+        now = self.clock()
+        running = sum(now - since for since in self._since[:] if not math.isnan(since))
+        return spent + running * self.factor
+
+    @property
+    def own_seconds(self) -> float:
+        """Charged so far to this view's device, its block in progress included."""
+        spent = self._spent[self.slot]
+        since = self._since[self.slot]
+        running = 0.0 if math.isnan(since) else (self.clock() - since) * self.factor
+        return spent + running
+
+    @property
+    def running(self) -> int:
+        """Devices inside a block now."""
+        return sum(not math.isnan(since) for since in self._since[:])
+
+    @property
+    def spent_seconds(self) -> float:
+        """Charged by the blocks that have closed, on every device (overshoot included: see billed_seconds)."""
+        return sum(self._spent[:])
 
     @property
     def remaining_seconds(self) -> float:

@@ -13,11 +13,17 @@ class TrainingFailed(Exception):
         self.message = message
         self.billed_seconds = billed_seconds
 
+    def __reduce__(self):  # picklable, for trials that run in another process (automl.parallel)
+        return type(self), (self.code, self.message, self.billed_seconds)
+
 
 class TrainingCancelled(Exception):
     def __init__(self, billed_seconds: float = 0.0):
         super().__init__("cancelled")
         self.billed_seconds = billed_seconds
+
+    def __reduce__(self):
+        return type(self), (self.billed_seconds,)
 
 
 class EvaluationFailed(Exception):

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -43,20 +44,45 @@ def resize_and_crop(image: Image.Image, resize: int, size: int, interpolation: s
     return resized.crop((left, top, left + size, top + size))
 
 
-class FeatureCache:
-    """Pooled features per (backbone, input size, flipped), computed on first use."""
+FeatureKey = tuple[str, int, bool]  # backbone name, input size, flipped
 
-    def __init__(self, images: list[Image.Image], weights_dir: Path, device: torch.device):
+
+class SharedFeatures(Protocol):
+    """Where a cache on one device finds the features computed on another (a trial process's Remote of the
+    coordinator's FeatureCache)."""
+
+    def known(self, key: FeatureKey) -> np.ndarray | None: ...
+
+    def keep(self, key: FeatureKey, features: np.ndarray) -> None: ...
+
+
+class FeatureCache:
+    """Pooled features per (backbone, input size, flipped), computed on first use (or taken from `shared`, and
+    given to it once computed)."""
+
+    def __init__(self, images: list[Image.Image], weights_dir: Path, device: torch.device,
+                 shared: SharedFeatures | None = None):
         self._images = images
         self._weights_dir = weights_dir
         self._device = device
-        self._cache: dict[tuple[str, int, bool], np.ndarray] = {}
+        self._shared = shared
+        self._cache: dict[FeatureKey, np.ndarray] = {}
         self._models: dict[str, torch.nn.Module] = {}
+
+    def known(self, key: FeatureKey) -> np.ndarray | None:
+        return self._cache.get(key)
+
+    def keep(self, key: FeatureKey, features: np.ndarray) -> None:
+        self._cache.setdefault(key, features)
 
     def features(
         self, backbone: Backbone, input_size: int, *, flip: bool = False, step: Callable[[], None] = lambda: None
     ) -> np.ndarray:
         key = (backbone.name, input_size, flip)
+        if key not in self._cache and self._shared is not None:
+            found = self._shared.known(key)
+            if found is not None:
+                self._cache[key] = found
         if key not in self._cache:
             model = self.model(backbone)
             preprocess = at_size(backbone.preprocess, input_size)
@@ -68,6 +94,8 @@ class FeatureCache:
                     batch = batch.to(self._device, memory_format=torch.channels_last)
                     parts.append(model(batch).float().cpu().numpy())
             self._cache[key] = np.concatenate(parts) if parts else np.zeros((0, backbone.feature_dim), np.float32)
+            if self._shared is not None:
+                self._shared.keep(key, self._cache[key])
         return self._cache[key]
 
     def seconds_per_image(self, backbone: Backbone, input_size: int, sample: int = 8) -> float:
@@ -79,7 +107,7 @@ class FeatureCache:
         with torch.inference_mode():
             self.model(backbone)(to_tensor(images, preprocess).to(self._device))
         if self._device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self._device)
         return (time.monotonic() - start) / max(1, len(images))
 
     def model(self, backbone: Backbone) -> torch.nn.Module:

@@ -5,13 +5,19 @@ trials, and averages of trials, compare fairly. Linear probes reuse features com
 fine-tuning trials report their first fold's score after every epoch, and successive halving prunes the weak ones.
 Every trial runs inside the budget ledger; the study stops when the budget is spent, when `patience` trials in a
 row bring no improvement, or when a score is perfect.
+
+On several devices (`run(processes=...)`) the trials run side by side, one trial process per device
+(automl/parallel.py), each with its own Search on its device (`start_trials`); the Optuna study, the candidates and
+the stopping rules stay here, and features computed on one device serve the others.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +30,12 @@ from sklearn.metrics import balanced_accuracy_score, log_loss
 from .artifact import Classifier
 from .backbones import Backbone, Preprocess, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
+from .devices import torch_device_name
 from .features import FeatureCache, at_size
 from .failures import TrainingCancelled
 from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
 from .heads import HeadRecipe, fit_head
+from .parallel import Relay, Remote, TrialProcessDied, TrialProcesses
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -39,6 +47,7 @@ MAX_MEMBERS = 4  # an ensemble's members: each adds its backbone's cost to every
 TRAIN_COST = {Adaptation.FULL: 4.0, Adaptation.LAST_STAGES: 3.0, Adaptation.LINEAR_PROBE: 1.0}
 FINE_TUNE_SHARE = 0.5  # of the whole budget, at most, for one fine-tuning trial: the search must go on after it
 MIN_EPOCHS = 2
+POLL_SECONDS = 0.5  # how often the coordinator of trials on several devices looks for a cancel and reports progress
 
 
 @dataclass
@@ -94,6 +103,21 @@ def _log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     log.info("trial %d %s in %.1f s: %s %s", trial.number, trial.state.name.lower(), seconds, trial.value, trial.params)
 
 
+def _tell(study: optuna.Study, trial: optuna.Trial, objective: Callable[[], float]) -> optuna.trial.FrozenTrial:
+    """What study.optimize does with one trial's ending (FloatingPointError caught, as its `catch` is here)."""
+    try:
+        value = objective()
+    except optuna.TrialPruned:
+        return study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    except FloatingPointError as exc:
+        log.warning("trial %d failed: %s", trial.number, exc)
+        return study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    except BaseException:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
+    return study.tell(trial, value)
+
+
 class Search:
     def __init__(
         self,
@@ -127,10 +151,16 @@ class Search:
         self.trials = 0
         self.stale = 0
 
-    def run(self, *, storage: str | None = None, study_name: str | None = None) -> None:
+    def run(
+        self, *, storage: str | None = None, study_name: str | None = None, processes: TrialProcesses | None = None
+    ) -> None:
+        """The study, here or (`processes`) on one trial process per device; the ledger must then be a shared
+        one with an account for each of them."""
         study = optuna.create_study(
             direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=len(self.backbones) + 2),
+            # Constant liar: trials running side by side count as bad while they run, so that they differ.
+            sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=len(self.backbones) + 2,
+                                               constant_liar=processes is not None),
             pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
             storage=storage,
             study_name=study_name,
@@ -142,11 +172,74 @@ class Search:
             study.enqueue_trial(
                 {"backbone": backbone.name, "input_size": max(INPUT_SIZES), "c": 1.0, "adaptation": self.adaptations[0]}
             )
-        while not self.ledger.exhausted and self.stale < self.patience:
+        if processes is not None:
+            self._run_on(study, processes)
+            return
+        while self.searching:
             study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[_log_trial])
             self.progress("searching")
-            if self.best is not None and self.best.score >= self._perfect:
-                break
+
+    @property
+    def searching(self) -> bool:
+        """Budget left, patience left, and no perfect score yet."""
+        perfect = self.best is not None and self.best.score >= self._perfect
+        return not self.ledger.exhausted and self.stale < self.patience and not perfect
+
+    def _run_on(self, study: optuna.Study, processes: TrialProcesses) -> None:
+        """One thread per device, each asking the study for its next trial and running it on its device's process,
+        while this thread looks for a cancel (which stops every process at its next step) and reports progress.
+        Trials are asked for one at a time (ask and tell, not optimize): on SQLite, which has no row locks, two
+        threads asking at once could both take the same enqueued trial."""
+        lock = threading.Lock()  # the study's ask, the candidates, the best and the counts
+        failures: list[BaseException] = []
+
+        def run(slot: int, trial: optuna.Trial) -> float:
+            try:
+                candidate: Candidate = processes.run(slot, trial, {"features": self.cache})
+            except TrialProcessDied:
+                self.ledger.release(slot)
+                raise
+            candidate.backbone = self.backbones[candidate.backbone.name]  # one object per backbone (_add)
+            with lock:
+                self._add(candidate)
+            return candidate.score
+
+        def explore(slot: int) -> None:
+            try:
+                while not failures and self.searching:
+                    with lock:
+                        trial = study.ask()
+                        self.trials += 1
+                    _log_trial(study, _tell(study, trial, lambda: run(slot, trial)))
+            except BaseException as exc:  # the others stop too; the first failure is the training's
+                failures.append(exc)
+                processes.stop.set()
+
+        threads = [threading.Thread(target=explore, args=(slot,), name=f"tailor-trials-{device}", daemon=True)
+                   for slot, device in enumerate(processes.devices)]
+        for thread in threads:
+            thread.start()
+        cancelled, reported = False, -1
+        alive = threads
+        try:
+            while alive:
+                alive[0].join(POLL_SECONDS)
+                alive = [thread for thread in threads if thread.is_alive()]
+                if not cancelled and self.should_stop():
+                    cancelled = True
+                    processes.stop.set()
+                if len(self.candidates) != reported:
+                    reported = len(self.candidates)
+                    self.progress("searching")
+        finally:
+            if alive:  # this thread failed (reporting progress, say): the trials stop at their next step
+                processes.stop.set()
+                for thread in alive:
+                    thread.join(POLL_SECONDS * 20)
+        if cancelled:
+            raise TrainingCancelled
+        if failures:
+            raise failures[0]
 
     def score_of(self, scores: np.ndarray) -> float:
         rows = self.validated
@@ -211,13 +304,19 @@ class Search:
     # -- trials ----------------------------------------------------------------------------------------------------
 
     def _objective(self, trial: optuna.Trial) -> float:
+        self.trials += 1
+        candidate = self.candidate(trial)
+        self._add(candidate)
+        return candidate.score
+
+    def candidate(self, trial: optuna.Trial) -> Candidate:
+        """The trial's recipe, tried: its out-of-fold scores (the trial is pruned when the budget runs out)."""
         backbone = self.backbones[trial.suggest_categorical("backbone", sorted(self.backbones))]
         input_size = trial.suggest_categorical("input_size", list(INPUT_SIZES))
         head = HeadRecipe(c=trial.suggest_float("c", 1e-4, 1e2, log=True))
         adaptation = Adaptation(trial.suggest_categorical("adaptation", self.adaptations))
         recipe = None if adaptation is Adaptation.LINEAR_PROBE else self._fine_tune_recipe(trial, adaptation)
-        self.trials += 1
-        started = self.ledger.used_seconds
+        started = self.ledger.own_seconds
         try:
             with self.ledger.holding_device():
                 features = self.cache.features(backbone, input_size, step=self.step)
@@ -228,11 +327,8 @@ class Search:
                     scores, network = self._fine_tune(trial, backbone, input_size, features, head, recipe)
         except BudgetExhausted:
             raise optuna.TrialPruned("the budget ran out") from None
-        score = self.score_of(scores)
-        candidate = Candidate(score, backbone, input_size, head, scores, trial.number, recipe, network,
-                              self.ledger.used_seconds - started)
-        self._add(candidate)
-        return score
+        return Candidate(self.score_of(scores), backbone, input_size, head, scores, trial.number, recipe, network,
+                         self.ledger.own_seconds - started)
 
     def _add(self, candidate: Candidate) -> None:
         self.candidates.append(candidate)
@@ -330,18 +426,52 @@ class Search:
 
     def _reporter(self, trial: optuna.Trial, valid: np.ndarray, epochs: int) -> Callable[[int, np.ndarray], None]:
         targets = self.labels.targets[valid]
-        started, allowance = self.ledger.used_seconds, self._allowance()
+        started, allowance = self.ledger.own_seconds, self._allowance()
 
         def report(epoch: int, probabilities: np.ndarray) -> None:
             trial.report(validation_score(probabilities, targets, multilabel=self.labels.multilabel), step=epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
             if epoch == 1:  # the estimate checked against a real epoch: stop now rather than at the budget's end
-                projected = (self.ledger.used_seconds - started) * epochs * len(self.folds)
+                projected = (self.ledger.own_seconds - started) * epochs * len(self.folds)
                 if projected > 1.2 * allowance:
                     raise optuna.TrialPruned(f"would take about {projected:.0f} s; {allowance:.0f} s are available")
 
         return report
 
     def _allowance(self) -> float:
-        return min(self.ledger.remaining_seconds, FINE_TUNE_SHARE * self.ledger.budget_seconds)
+        """What one trial may spend: on k devices the budget left drains k times as fast, so its k-th part."""
+        return min(self.ledger.remaining_seconds / self.ledger.devices, FINE_TUNE_SHARE * self.ledger.budget_seconds)
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """What a trial process needs to run a Search's trials on its device (pickled once, when it starts)."""
+
+    labels: Labels
+    images: list[Image.Image]
+    backbones: list[Backbone]
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    weights_dir: Path
+    seed: int
+    adaptations: tuple[Adaptation, ...]
+    ledger: BudgetLedger  # a shared one, with an account per device
+
+
+def start_trials(
+    setup: TrialSetup, device: str, slot: int, relay: Relay, should_stop: Callable[[], bool]
+) -> Callable[[optuna.Trial], Candidate]:
+    """In a trial process (automl.parallel): a Search on `device`, charging its slot of the shared ledger, its
+    features shared with the coordinator's cache; it runs the trials it is given and returns their candidates."""
+    torch.set_flush_denormal(True)  # as the coordinator's training does (training.flushing_denormals)
+    on = torch.device(torch_device_name(device))
+    if on.type == "cuda":
+        torch.cuda.set_device(on)  # what runs on "the current device" runs on this one, and no context opens on cuda:0
+    cache = FeatureCache(setup.images, setup.weights_dir, on, shared=Remote(relay, "features"))  # type: ignore[arg-type]
+    search = Search(
+        labels=setup.labels, images=setup.images, cache=cache, backbones=setup.backbones,
+        ledger=setup.ledger.for_device(slot), folds=setup.folds, weights_dir=setup.weights_dir, device=on,
+        seed=setup.seed, patience=0, adaptations=setup.adaptations, should_stop=should_stop,
+        on_progress=lambda progress: None,
+    )
+    return search.candidate

@@ -4,6 +4,12 @@ The images are loaded once; the search (search.py) tries backbones, input sizes 
 ledger; the best recipe of each backbone is a candidate for an ensemble (probabilities averaged), which keeps a
 member when it scores at least as well on the validated images. The members are refitted on every image while the
 budget allows and exported together with their metrics.
+
+With several devices (`TrainingRequest.devices`) the search's trials run side by side, one trial process per
+device, when the budget pays each device for PARALLEL_PASSES passes of the cheapest backbone over the images (a
+smaller budget uses one device: the processes would spend it starting up and repeating the first features). The
+budget is device-seconds: k devices spend it k times as fast, and billing still never exceeds it. The ensemble's
+refit runs here, on the first device.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from ..reports import DetectionPredictions, Predictions, most_confidently_wrong
 from .artifact import ArtifactConfig, Classifier, MemberConfig, write_artifact
 from .backbones import Backbone, available_backbones, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
+from .devices import torch_device_name
 from .failures import TrainingCancelled, TrainingFailed
 from .features import FeatureCache
 from .detection.fit import DetectionRecipe
@@ -32,7 +39,8 @@ from .finetune import Adaptation
 from .heads import fit_head
 from .images import Fetch, load_images, thumbnail
 from .metrics import classification_performance
-from .search import INPUT_SIZES, Candidate, Labels, Search, average
+from .parallel import TrialProcesses
+from .search import INPUT_SIZES, Candidate, Labels, Search, TrialSetup, average, start_trials
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,7 @@ log = logging.getLogger(__name__)
 PATIENCE = 8  # trials in a row without improvement before the study stops
 OVERHEAD_SECONDS = 2.0  # model load and head fitting, on top of one pass of feature extraction
 REFIT_SAFETY = 1.3  # a fine-tuned member is retrained on every image only when 1.3 x its estimated cost is left
+PARALLEL_PASSES = 3  # a device joins the search when the budget pays it this many minimum passes (_check_budget)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class TrainingRequest:
     weights_dir: Path
     output_dir: Path  # where the artifact is written (must not exist yet)
     device: str | None = None  # None: the GPU when there is one
+    devices: tuple[str, ...] = ()  # the search's trials run on these at once (automl.devices names); (): `device`
     device_factor: float = 1.0
     seed: int = 0
     patience: int = PATIENCE
@@ -81,9 +91,13 @@ def train_classifier(request: TrainingRequest) -> TrainingResult:
     images = [images[i] for i in labels.images.tolist()]
     if request.should_stop():  # nothing is billed before the search: loading the images is not compute
         raise TrainingCancelled
-    device = torch.device(request.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     with flushing_denormals():
-        return _train(request, labels, backbones, images, device)
+        return _train(request, labels, backbones, images, devices_of(request))
+
+
+def devices_of(request: TrainingRequest) -> tuple[str, ...]:
+    """The request's devices; the first is where a training runs what is not a trial (and everything on one)."""
+    return request.devices or (request.device or ("cuda" if torch.cuda.is_available() else "cpu"),)
 
 
 @contextmanager
@@ -98,24 +112,38 @@ def flushing_denormals() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def _train(request: TrainingRequest, labels: Labels, backbones: list[Backbone], images, device) -> TrainingResult:
+def _train(
+    request: TrainingRequest, labels: Labels, backbones: list[Backbone], images, devices: tuple[str, ...]
+) -> TrainingResult:
+    device = torch.device(torch_device_name(devices[0]))
     cache = FeatureCache(images, request.weights_dir, device)
-    _check_budget(request, cache, backbones, len(images))
+    minimum = _check_budget(request, cache, backbones, len(images))
     if request.should_stop():
         raise TrainingCancelled
 
-    ledger = BudgetLedger(request.budget_seconds, request.device_factor)
+    devices = devices[: max(1, min(len(devices), int(request.budget_seconds // (PARALLEL_PASSES * minimum))))]
+    ledger = BudgetLedger(request.budget_seconds, request.device_factor, devices=len(devices), shared=len(devices) > 1)
+    folds = validation_folds(labels.targets, multilabel=labels.multilabel, seed=request.seed)
     search = Search(
-        labels=labels, images=images, cache=cache, backbones=backbones, ledger=ledger,
-        folds=validation_folds(labels.targets, multilabel=labels.multilabel, seed=request.seed),
+        labels=labels, images=images, cache=cache, backbones=backbones, ledger=ledger, folds=folds,
         weights_dir=request.weights_dir, device=device, seed=request.seed, patience=request.patience,
         adaptations=request.adaptations,
         should_stop=request.should_stop, on_progress=request.on_progress,
     )
+    processes = None
     try:
-        search.run(storage=request.study_storage, study_name=request.study_name)
+        if len(devices) > 1:
+            log.info("the search runs on %s", ", ".join(devices))
+            setup = TrialSetup(labels, images, backbones, folds, request.weights_dir, request.seed,
+                               request.adaptations, ledger)
+            threads = max(1, torch.get_num_threads() // len(devices))  # a CPU's cores, or a GPU's feeders, shared
+            processes = TrialProcesses(devices, start_trials, setup, threads=threads)
+        search.run(storage=request.study_storage, study_name=request.study_name, processes=processes)
     except TrainingCancelled:
         raise TrainingCancelled(ledger.billed_seconds) from None  # billed once the trial's block has closed
+    finally:
+        if processes is not None:
+            processes.close()
     if search.best is None:
         raise TrainingFailed(
             FailureCode.NOT_ENOUGH_BUDGET,
@@ -152,8 +180,9 @@ def _labels(dataset: CocoDataset) -> Labels:
     return Labels(images, remap[classes[first]], names, False)
 
 
-def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list[Backbone], n: int) -> None:
-    """Refuse before training when even one pass of the cheapest backbone over the images cannot fit."""
+def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list[Backbone], n: int) -> float:
+    """Refuse before training when even one pass of the cheapest backbone over the images cannot fit; else that
+    minimum, in billed seconds."""
     cheapest = min(backbones, key=lambda b: b.gflops_at(min(INPUT_SIZES)))
     per_image = cache.seconds_per_image(cheapest, min(INPUT_SIZES))
     minimum = (n * per_image + OVERHEAD_SECONDS) * request.device_factor
@@ -163,6 +192,7 @@ def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list
             f"{n} images need at least {minimum / 3600:.4f} h ({minimum:.0f} s) of compute on this worker, more than "
             f"the budget of {request.budget_seconds / 3600:.4f} h; " + _suggestion(request, minimum),
         )
+    return minimum
 
 
 def _suggestion(request: TrainingRequest, minimum_seconds: float) -> str:
@@ -185,7 +215,8 @@ def _finish(
     config = ArtifactConfig(
         labels.class_names, labels.multilabel, None if thresholds is None else tuple(thresholds),
         tuple(MemberConfig.of(m.backbone, m.input_size, m.recipe()) for m in members),
-        {"validationScore": ensemble_score, "trials": search.trials, "billedSeconds": ledger.billed_seconds},
+        {"validationScore": ensemble_score, "trials": search.trials, "billedSeconds": ledger.billed_seconds,
+         "devices": ledger.devices},
     )
     write_artifact(request.output_dir, networks, config)
     search.progress("succeeded")

@@ -30,13 +30,14 @@ from ..errors import BlobAccessDenied, BlobNotFound, BlobUnreachable
 from ._azure import download_at_most, retry_policy
 from ._azure_urls import azure_container_address
 from ._credentials import Credential, ambient_credential, ambient_identity_configured
-from ._keys import check_key, check_prefix, own_uri
+from ._keys import ROOT_URI, check_key, check_prefix, own_uri
 from ._locations import shown as redacted
 from ._storage_accounts import CONNECTION_STRING_SETTING, parse_connection_string
 
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 _RETRY_BACKOFF_S = 0.5
 _BATCH = 256  # the most sub-requests one blob batch may carry
+_CHECK_TIMEOUT_S = 2.0
 
 
 class AzureStorage:
@@ -171,6 +172,14 @@ class AzureStorage:
                 deleted += self._delete_batch(batch)
         return deleted
 
+    def check(self) -> None:
+        # The container's properties, once, within _CHECK_TIMEOUT_S: a container not made yet is fine (the first
+        # put makes it); an account that does not answer, or refuses the key, is not.
+        with self._translated(""), suppress(ResourceNotFoundError):
+            self._container.get_container_properties(
+                retry_total=0, connection_timeout=_CHECK_TIMEOUT_S, read_timeout=_CHECK_TIMEOUT_S
+            )
+
     def uri(self, key: str) -> str:
         return own_uri(key)
 
@@ -194,7 +203,8 @@ class AzureStorage:
 
     @contextmanager
     def _translated(self, key: str) -> Iterator[None]:
-        uri = own_uri(key)
+        """The SDK's errors as Tailor's, naming the object at `key` (the whole storage for "")."""
+        uri = _uri(key)
         try:
             yield
         except HttpResponseError as exc:  # ClientAuthenticationError included
@@ -209,7 +219,7 @@ class AzureStorage:
             raise BlobUnreachable(uri, f"the storage failed ({type(exc).__name__}: {redacted(exc.message)})") from None
 
     def _error(self, key: str, status: int | None, code: str) -> Exception:
-        uri, code_shown = own_uri(key), f", {code}" if code else ""
+        uri, code_shown = _uri(key), f", {code}" if code else ""
         if status == 404:
             return BlobNotFound(uri, f"no such object (HTTP 404{code_shown})")
         if status in (401, 403):
@@ -231,6 +241,10 @@ def _options(timeout_s: float, retries: int) -> dict[str, object]:
         "connection_timeout": timeout_s,
         "read_timeout": timeout_s,
     }
+
+
+def _uri(key: str) -> str:
+    return own_uri(key) if key else ROOT_URI
 
 
 def _code(exc: HttpResponseError) -> str:

@@ -13,6 +13,7 @@ from ..errors import BlobUnsupported
 
 TAILOR_SCHEME = "tailor"
 _PREFIX = f"{TAILOR_SCHEME}://"
+ROOT_URI = _PREFIX  # the whole storage, as errors about it name it
 
 
 def check_key(key: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import BlobAccessDenied, BlobError, BlobNotFound, BlobTooLarge, BlobUnreachable, BlobUnsupported
-from ._keys import check_key, check_prefix, own_uri
+from ._keys import ROOT_URI, check_key, check_prefix, own_uri
 
 # Temporary files start with this, so that listing a folder can tell them from objects.
 _TEMP_PREFIX = ".tailor-put-"
@@ -109,6 +109,17 @@ class LocalStorage:
             with suppress(OSError):
                 folder.rmdir()
         return deleted
+
+    def check(self) -> None:
+        # A file written and removed: the folder exists (or can be made) and takes writes, the disk has room.
+        with _translated(ROOT_URI):
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=self.root, prefix=_TEMP_PREFIX)
+            try:
+                os.write(handle, b"ok")
+            finally:
+                os.close(handle)
+                os.unlink(temp)
 
     def uri(self, key: str) -> str:
         return own_uri(key)

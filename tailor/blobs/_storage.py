@@ -52,6 +52,11 @@ class Storage(Protocol):
         """Remove every object under the folder `prefix` ("projects/<id>/"; whole parts only) and say how many."""
         ...
 
+    def check(self) -> None:
+        """Raise a BlobError unless the storage can be used now (a folder: writable; a container: its account
+        answers). Quick: one try, a timeout of seconds, for readiness checks."""
+        ...
+
     def uri(self, key: str) -> str:
         """`tailor://<key>`: what `BlobReader(policy, storage=...)` reads this object by."""
         ...

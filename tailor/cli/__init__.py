@@ -8,6 +8,7 @@ import typer
 
 from .coco import app as coco_app
 from .report import report
+from .secrets import app as secrets_app
 from .serve import serve
 from .worker import worker
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(coco_app, name="coco")
+app.add_typer(secrets_app, name="secrets")
 app.command()(report)
 app.command()(serve)
 app.command()(worker)

@@ -75,6 +75,24 @@ def quota_for(kind: AnnotationKind, purpose: Purpose) -> Quota:
     return _QUOTAS[(kind, purpose)]
 
 
+def max_categories(kind: AnnotationKind) -> int:
+    """The most categories a dataset of this kind may have for any purpose: past it, nothing can use the file."""
+    return max(quota.max_categories for (of_kind, _), quota in _QUOTAS.items() if of_kind is kind)
+
+
+def check_category_count(count: int, kind: AnnotationKind, file: str | None) -> Problem | None:
+    """Whatever the purpose: refused at once, before a record of a file with a million categories is checked."""
+    limit = max_categories(kind)
+    if count <= limit:
+        return None
+    kind_name = "classifier" if kind is AnnotationKind.CLASSIFICATION else "detector"
+    return Problem(
+        ProblemCode.TOO_MANY_CATEGORIES, "categories",
+        f"{count:,} categories; a {kind_name} is trained and evaluated on at most {limit:,}: merge or drop categories",
+        file,
+    )
+
+
 def check_quotas(dataset: CocoDataset, purpose: Purpose) -> list[Problem]:
     """The limits of API.md's quota table for this dataset's kind and `purpose`."""
     quota = quota_for(dataset.kind, purpose)

@@ -11,7 +11,7 @@ from ._dataset import CheckedFile, CocoDataset, dataset_warnings, duplicate_name
 from ._decode import DocumentError, Section, decode_document, decode_section, strip_bom
 from ._kinds import AnnotationKind, Purpose
 from ._problems import Problem, Severity
-from ._quotas import check_quotas
+from ._quotas import check_category_count, check_quotas
 from ._structure import check_annotations, check_categories, check_images
 
 
@@ -67,6 +67,9 @@ def check_file(source: CocoSource, kind: AnnotationKind) -> tuple[CheckedFile, l
     try:
         document = decode_document(strip_bom(source.data, source.name), source.name)
         found_categories, out = section("categories")
+        too_many = check_category_count(len(found_categories), kind, source.name)
+        if too_many is not None:  # no purpose could use the file: its records are not worth checking
+            return CheckedFile(source.name, None, None, None), [*found_categories.problems, too_many]
         categories = check_categories(found_categories, out)
         collect(found_categories, out)
         # One list at a time: its entries are split out, checked and dropped before the next list's.
@@ -115,6 +118,12 @@ def validate_coco(
         problems.extend(dataset_warnings(dataset))
         if purpose is not None:
             problems.extend(check_quotas(dataset, purpose))
+        elif (too_many := check_category_count(len(dataset.categories), kind, _one_file(checked))) is not None:
+            problems.append(too_many)  # files each within the limit, joined past it
     errors = [p for p in problems if p.severity is Severity.ERROR]
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     return ValidationReport(kind, purpose, dataset, errors, warnings)
+
+
+def _one_file(checked: list[CheckedFile]) -> str | None:
+    return checked[0].name if len(checked) == 1 else None

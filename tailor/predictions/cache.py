@@ -55,6 +55,8 @@ class ModelCache(Generic[T]):
         self._entries: OrderedDict[str, tuple[ModelKey, Loaded[T]]] = OrderedDict()
         self._loading: dict[str, _Loading[T]] = {}
         self.loads = 0  # loads started, for the tests and the log
+        self.hits = 0  # gets answered from a loaded model (/metrics)
+        self.misses = 0  # gets that loaded the model, or waited for its load
 
     def get(self, key: ModelKey) -> T:
         """The loaded model, loading it first when needed (once, however many threads ask at the same time).
@@ -63,7 +65,9 @@ class ModelCache(Generic[T]):
             found = self._entries.get(key.name)
             if found is not None and found[0] == key:
                 self._entries.move_to_end(key.name)
+                self.hits += 1
                 return found[1].value
+            self.misses += 1
             loading = self._loading.get(key.name)
             owner = loading is None or loading.key != key
             if owner:

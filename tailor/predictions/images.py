@@ -9,6 +9,7 @@ handled first: the first frame of an animation, and 16-bit samples scaled to 8 b
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +26,7 @@ MAX_SIDE = 16_000
 # What Pillow may call the formats API.md lists (JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF, MPO).
 FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP", "WEBP", "ICO", "TIFF", "MPO"})
 _DEEP_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # Pillow: "Image size (900000000 pixels) exceeds limit of ..."
 
 
 class ImageProblem(str, Enum):
@@ -84,7 +86,10 @@ def decode(data: bytes, limits: ImageLimits = ImageLimits(), keep_side: int = KE
                 return _prepared(opened, keep_side)
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard, which Image.open applies to the header before `_check_header` sees it
+        raise _too_many_pixels(exc, limits) from None
+    except UnidentifiedImageError as exc:
         raise _not_an_image(exc) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, MemoryError) as exc:
         # Pillow's decoders fail in many ways on truncated or crafted files
@@ -115,6 +120,16 @@ def _check_header(image: Image.Image, limits: ImageLimits) -> None:
             f"the image is {width}x{height} px, {width * height / 1e6:.1f} megapixels, over this service's limit of "
             f"{limits.max_pixels / 1e6:g} megapixels: send a smaller image",
         )
+
+
+def _too_many_pixels(exc: Exception, limits: ImageLimits) -> ImageRejected:
+    declared = _BOMB_PIXELS.search(str(exc))
+    shown = f"{int(declared.group(1)) / 1e6:,.1f} megapixels" if declared else "too many pixels"
+    return ImageRejected(
+        ImageProblem.DIMENSION,
+        f"the image's header declares {shown}, over this service's limit of {limits.max_pixels / 1e6:g} megapixels "
+        f"(each side at most {limits.max_side:,} px); it was refused without being decoded: send a smaller image",
+    )
 
 
 def _prepared(opened: Image.Image, keep_side: int) -> DecodedImage:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,6 +25,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from ..secrets import SecretBox
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "tailor_schema_version"
@@ -44,9 +47,10 @@ FOREIGN_TABLES = frozenset({
 })
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, secrets: SecretBox | None = None) -> None:
     """Migrate the database behind `engine` to head: every revision for a new one; a database made before there were
-    migrations (tables but no version) is stamped at LANDED first; one already at head costs one query, no lock."""
+    migrations (tables but no version) is stamped at LANDED first; one already at head costs one query, no lock.
+    `secrets` is for the revisions that seal what was stored in plain text (0003)."""
     heads = set(_script().get_heads())
     if _sqlite_file(engine):
         _switch_to_wal(engine.url.database)
@@ -63,7 +67,7 @@ def upgrade(engine: Engine) -> None:
             )
         if not current and inspect(connection).has_table("datasets"):
             command.stamp(config(connection), _adopted(connection))
-        command.upgrade(config(connection), "head")
+        command.upgrade(config(connection, secrets), "head")
 
 
 def _adopted(connection: Connection) -> str:
@@ -100,13 +104,15 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(config(None))
 
 
-def config(connection: Connection | None) -> Config:
-    """Alembic's configuration, built here rather than read from an alembic.ini: the scripts are package data."""
+def config(connection: Connection | None, secrets: SecretBox | None = None) -> Config:
+    """Alembic's configuration, built here rather than read from an alembic.ini: the scripts are package data. A
+    revision finds the connection, and the SecretBox when it needs one, in `config.attributes`."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")  # versions/0002_what_changes.py
     config.attributes["connection"] = connection
+    config.attributes["secrets"] = secrets
     return config
 
 

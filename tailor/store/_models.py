@@ -1,5 +1,6 @@
 """Model records. Status changes are compare-and-set on the current status, so that a cancel and a worker's
-transition can never overwrite each other."""
+transition can never overwrite each other; a worker's writes are also fenced on its attempt, so that an attempt that
+another one has replaced (its worker lost its lease but still runs) can never overwrite the newer one's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..enums import FailureCode, ModelKind, ModelStatus
@@ -15,6 +16,8 @@ from ..errors import AlreadyExists, NotFound
 from ..models import Model, TrainingError, TrainingParameters
 from ._database import DELETE, Database, Page, compare_and_set, page, utc
 from ._tables import EvaluationRow, ModelRow, ModelUsageRow
+
+RUNNING = (ModelStatus.TRAINING.value, ModelStatus.CANCELLING.value)  # an attempt runs: it writes its progress
 
 
 class ModelRecords:
@@ -89,10 +92,13 @@ class ModelRecords:
                 return None
             return _model(session.scalar(select(ModelRow).where(ModelRow.name == name)))
 
-    def update(self, name: str, **changes: Any) -> None:
-        """Columns that are not the status (progress, the attempt's bill so far): written whatever the status."""
+    def update(self, name: str, *, attempt: int, **changes: Any) -> bool:
+        """Columns that are not the status (progress, the attempt's bill so far), written by the attempt that runs:
+        only while the model is training (or cancelling) under `attempt`. False when it is not (a newer attempt
+        took the model over, or the training has ended): nothing is written."""
+        condition = (ModelRow.name == name) & (ModelRow.attempt == attempt) & ModelRow.status.in_(RUNNING)
         with self._db.session() as session:
-            session.execute(update(ModelRow).where(ModelRow.name == name).values(**_columns(changes)))
+            return compare_and_set(session, ModelRow, condition, _columns(changes))
 
     def delete(self, name: str, expected_status: ModelStatus) -> None:
         """The model, its usage and its evaluations, in one transaction; only while it is still `expected_status`."""
@@ -102,6 +108,19 @@ class ModelRecords:
                 raise NotFound("model", name)
             session.execute(delete(ModelUsageRow).where(ModelUsageRow.name == name))
             session.execute(delete(EvaluationRow).where(EvaluationRow.model_name == name))
+
+    # Totals (/metrics) -----------------------------------------------------------------------------------------
+
+    def count_in(self, statuses: Iterable[ModelStatus]) -> int:
+        with self._db.session() as session:
+            wanted = [s.value for s in statuses]
+            query = select(func.count()).select_from(ModelRow).where(ModelRow.status.in_(wanted))
+            return int(session.scalar(query) or 0)
+
+    def billed_seconds_total(self) -> float:
+        """What the models that exist were billed, summed (a deleted model's bill goes with it)."""
+        with self._db.session() as session:
+            return float(session.scalar(select(func.sum(ModelRow.billed_seconds))) or 0.0)
 
     # Usage by analyze -----------------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
+from ..secrets import SecretBox
 from ._database import Database
 from ._datasets import DatasetRecords
 from ._evaluations import EvaluationRecords
@@ -15,25 +16,33 @@ from ._projects import ProjectRecords
 class Store:
     """The repositories, one per kind of record, over one database."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, secrets: SecretBox | None = None):
         self.engine = engine
         db = Database(engine)
-        self.datasets = DatasetRecords(db)
+        self.datasets = DatasetRecords(db, secrets or SecretBox(()))  # seals the SAS tokens it keeps
         self.models = ModelRecords(db)
         self.evaluations = EvaluationRecords(db)
         self.projects = ProjectRecords(db)  # Custom Vision's projects, tags, images and iterations
 
     @classmethod
-    def connect(cls, url: str) -> Store:
+    def connect(cls, url: str, secrets: SecretBox | None = None) -> Store:
         """Open the database at `url` (Settings.resolved_database_url: sqlite:///path or postgresql+psycopg://...),
-        its schema first brought to the newest revision (tailor/store/_migrate.py)."""
+        its schema first brought to the newest revision (tailor/store/_migrate.py). `secrets` (resolve_secret_box)
+        seals and opens the credentials kept in it; without it, storing or reading a sealed one fails, and so does
+        migrating a database whose tokens are still in plain text."""
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        upgrade(engine)
-        return cls(engine)
+        box = secrets or SecretBox(())
+        upgrade(engine, box)
+        return cls(engine, box)
+
+    def ping(self) -> None:
+        """One `SELECT 1`: raises (SQLAlchemy's error) when the database cannot be reached now."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,8 @@ class DatasetRow(Base):
     annotation_file_uris: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     custom_properties: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     auth_kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    # Needed to read the blobs again at training time; never sent back to a client.
+    # Needed to read the blobs again at training time; never sent back to a client. Encrypted, as are the URIs
+    # above that carry a SAS (tailor.store._credentials, since revision 0003).
     sas_token: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -3,6 +3,8 @@
     run_training(model_name, context)                       the training job, whatever runs it
     run_evaluation(model_name, evaluation_name, context)    the evaluation job
     InProcessRunner                           the embedded default: one job at a time, each in a child process
+    arq_worker.worker(settings), ArqQueue     at scale: the arq worker, and the API's side of the queue
+    retries.give_up(...)                      how both end a job that will not be run again
 """
 
 from .context import JobContext

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..automl.devices import DevicePool, resolve_devices
 from ..blobs import ArtifactStore, BlobPolicy, BlobReader, Storage, open_storage
 from ..datasets import DatasetService
 from ..evaluations import evaluation_folder
 from ..models import model_folder
+from ..secrets import SecretBox, resolve_secret_box
 from ..settings import Settings
 from ..store import Store
 
@@ -19,10 +21,23 @@ from ..store import Store
 @dataclass
 class JobContext:
     settings: Settings
+    lane: int | None = None  # the in-process runner's job slot (DevicePool.lend)
+    # Resolved when the context is made, that is when a process starts: one at scale without TAILOR_SECRET_KEY
+    # refuses to start (SecretKeyError) instead of failing its first private dataset.
+    secrets: SecretBox = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.secrets = resolve_secret_box(self.settings)
 
     @cached_property
     def store(self) -> Store:
-        return Store.connect(self.settings.resolved_database_url)
+        store = Store.connect(self.settings.resolved_database_url, self.secrets)
+        try:
+            store.datasets.check_secrets()  # a wrong key stops the process here, not on every request
+        except Exception:
+            store.close()
+            raise
+        return store
 
     @cached_property
     def storage(self) -> Storage:
@@ -43,6 +58,11 @@ class JobContext:
     @cached_property
     def datasets(self) -> DatasetService:
         return DatasetService(self.store, self.reader, self.settings.max_annotation_bytes)
+
+    @cached_property
+    def device_pool(self) -> DevicePool:
+        """TAILOR_DEVICES, shared by the trainings this process runs at once."""
+        return DevicePool(resolve_devices(self.settings.devices), self.settings.trainings_per_device)
 
     @property
     def weights_dir(self) -> Path:

@@ -1,7 +1,8 @@
 """The evaluation job: one function for the in-process runner and the arq worker alike. It moves the evaluation
 through its states and hands the measuring to tailor.automl.evaluation and the report to tailor.reports.
 
-`measure` is shared with the training job, which measures a model on its `testDatasetName` once it has trained."""
+`measure` is shared with the training job, which measures a model on its `testDatasetName` once it has trained.
+As with trainings, the final write names the attempt: an attempt that another one replaced writes nothing."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -> EvaluationStatus | None:
     """Evaluate to a final state. Returns that state, or None when there was nothing to do (the evaluation is gone,
-    already final, or another worker holds it)."""
+    already final, or another worker holds it) or its result was dropped (another attempt replaced this one)."""
     store = context.store
     try:
         evaluation = store.evaluations.get(model_name, evaluation_name)
@@ -49,15 +50,15 @@ def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -
                               title=f"Evaluation {evaluation_name!r} of model {model_name!r}")
         kept = context.keep(folder, context.evaluation_name(model_name, evaluation_name, attempt))
     except EvaluationFailed as failed:
-        return _end(context, model_name, evaluation_name, EvaluationStatus.FAILED,
+        return _end(context, model_name, evaluation_name, attempt, EvaluationStatus.FAILED,
                     error=EvaluationError(failed.code, failed.message))
     except Exception:
         incident = uuid.uuid4().hex[:12]
         log.exception("evaluation %s of %s failed unexpectedly (incident %s)", evaluation_name, model_name, incident)
         message = f"the evaluation failed unexpectedly; quote incident {incident} to find it in the worker log"
-        return _end(context, model_name, evaluation_name, EvaluationStatus.FAILED,
+        return _end(context, model_name, evaluation_name, attempt, EvaluationStatus.FAILED,
                     error=EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message))
-    return _end(context, model_name, evaluation_name, EvaluationStatus.SUCCEEDED,
+    return _end(context, model_name, evaluation_name, attempt, EvaluationStatus.SUCCEEDED,
                 performance=performance, report=within(kept, "report"))
 
 
@@ -126,8 +127,14 @@ def _succeeded_model(context: JobContext, model_name: str) -> Model:
     return model
 
 
-def _end(context: JobContext, model_name: str, name: str, status: EvaluationStatus, **changes: Any) -> EvaluationStatus:
-    moved = context.store.evaluations.move(model_name, name, EvaluationStatus.RUNNING, status, **changes)
+def _end(context: JobContext, model_name: str, name: str, attempt: int, status: EvaluationStatus,
+         **changes: Any) -> EvaluationStatus | None:
+    """The attempt's final state; None when it is no longer the current attempt (nothing is written)."""
+    moved = context.store.evaluations.move(
+        model_name, name, EvaluationStatus.RUNNING, status, expected_attempt=attempt, **changes
+    )
     if moved is None:
-        log.warning("evaluation %s of %s changed under its job; its result is dropped", name, model_name)
+        log.warning("evaluation %s of %s: attempt %d is no longer current (replaced, or given up); its result (%s) "
+                    "is dropped", name, model_name, attempt, status.value)
+        return None
     return status

@@ -1,9 +1,16 @@
 """The training job: one function for the in-process runner and the arq worker alike. It only moves the model
-through its states and hands the work to tailor.automl."""
+through its states and hands the work to tailor.automl.
+
+Each run is one attempt, numbered in the model's record when it starts; every write it makes after that (progress,
+bill, final state, artifact) names its attempt, and the store refuses it once another attempt has replaced this one
+(a worker that lost its lease but still runs), so that an attempt never overwrites a newer one's results or bills
+twice. Such an attempt sees it is no longer current within a poll, and stops without writing.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,9 +30,11 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often a training looks for a cancel request and records its progress
 
 
-def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
+def run_training(model_name: str, context: JobContext, stop: threading.Event | None = None) -> ModelStatus | None:
     """Train `model_name` to a final state. Returns that state, or None when there was nothing to do (the model is
-    gone, already final, or another worker holds it)."""
+    gone, already final, or another worker holds it) or nothing was recorded: another attempt replaced this one, or
+    `stop` was set (the arq worker shuts down) and the training is left to be run again. A training stops within one
+    step of its loop once it is cancelled, replaced or stopped."""
     store = context.store
     try:
         model = store.models.get(model_name)
@@ -34,8 +43,9 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
     if model.status.is_final():
         return None
     if model.status is ModelStatus.CANCELLING:
-        store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED)
-        return ModelStatus.CANCELLED
+        moved = store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED,
+                                  expected_attempt=model.attempt)
+        return ModelStatus.CANCELLED if moved is not None else None
     # A crashed attempt left the model in `training`: this attempt replaces it, and its time is not billed.
     attempt = model.attempt + 1
     started = store.models.move(
@@ -44,24 +54,28 @@ def run_training(model_name: str, context: JobContext) -> ModelStatus | None:
     )
     if started is None:
         return None
+    watch = _Watch(context, model_name, attempt, stop)
     try:
-        result = _train(model_name, attempt, context)
+        result = _train(model_name, attempt, context, watch)
     except TrainingCancelled as cancelled:
-        return _end(context, model_name, ModelStatus.CANCELLED, billed_seconds=cancelled.billed_seconds)
+        return _stopped(context, watch, cancelled.billed_seconds)
     except TrainingFailed as failed:
         return _end(
-            context, model_name, ModelStatus.FAILED,
+            context, model_name, attempt, ModelStatus.FAILED,
             error=TrainingError(failed.code, failed.message), billed_seconds=failed.billed_seconds,
         )
     except Exception:
-        return _end(context, model_name, ModelStatus.FAILED, error=_unexpected(model_name))
+        return _end(context, model_name, attempt, ModelStatus.FAILED, error=_unexpected(model_name))
+    watch.poll()
+    if watch.replaced:  # not worth measuring: the result would be dropped
+        return _stopped(context, watch, result.billed_seconds)
     performance, reported = _measure_and_report(context, model_name, result)
     try:  # the model, its report and held-out predictions, from this host's disk to Tailor's storage
         artifact = context.keep(result.artifact_dir, context.artifact_name(model_name, attempt))
     except Exception:
-        return _end(context, model_name, ModelStatus.FAILED, error=_unexpected(model_name))
+        return _end(context, model_name, attempt, ModelStatus.FAILED, error=_unexpected(model_name))
     return _end(
-        context, model_name, ModelStatus.SUCCEEDED,
+        context, model_name, attempt, ModelStatus.SUCCEEDED,
         billed_seconds=result.billed_seconds, performance=performance, artifact=artifact,
         progress={"phase": "succeeded", "attempt": attempt, "trialsDone": result.trials,
                   "bestValidationScore": round(result.best_score, 4),
@@ -109,8 +123,7 @@ def _measure_and_report(context: JobContext, model_name: str, result) -> tuple[d
     return result.performance, reported
 
 
-def _train(model_name: str, attempt: int, context: JobContext):
-    watch = _Watch(context, model_name, attempt)
+def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
     # torch and timm load only where training happens: the API process starts in a fraction of the time.
     from ..automl import TrainingRequest, train_classifier
     from ..automl.detection import train_detector
@@ -118,7 +131,7 @@ def _train(model_name: str, attempt: int, context: JobContext):
 
     # The preparation (imports, annotations, weights) takes seconds on a busy machine: a cancel is honoured between
     # its steps too, not only once the search has begun.
-    watch.stop_if_cancelled()
+    watch.stop_if_asked()
     store = context.store
     model = store.models.get(model_name)
     try:
@@ -133,57 +146,98 @@ def _train(model_name: str, attempt: int, context: JobContext):
         shown = "; ".join(f"{p.file}#{p.path}: {p.message}" for p in invalid.problems[:10])
         more = f"; and {len(invalid.problems) - 10} more" if len(invalid.problems) > 10 else ""
         raise TrainingFailed(FailureCode.DATASET_CORRUPT, f"the dataset cannot be trained on: {shown}{more}") from None
-    watch.stop_if_cancelled()
+    watch.stop_if_asked()
     prepare_weights(context.weights_dir)
-    watch.stop_if_cancelled()
-    request = TrainingRequest(
-        dataset=report.dataset,
-        fetch=context.reader.image_fetcher(dataset.spec.access),
-        budget_seconds=model.training.budget_seconds,
-        weights_dir=context.weights_dir,
-        output_dir=context.artifact_dir(model_name, attempt),
-        study_storage=context.settings.resolved_database_url,
-        study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
-        on_progress=watch.record,
-        should_stop=watch.cancel_requested,
-    )
-    return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
+    watch.stop_if_asked()
+    with context.device_pool.lend(context.lane) as devices:  # what this training's trials may run on, side by side
+        request = TrainingRequest(
+            dataset=report.dataset,
+            fetch=context.reader.image_fetcher(dataset.spec.access),
+            budget_seconds=model.training.budget_seconds,
+            weights_dir=context.weights_dir,
+            output_dir=context.artifact_dir(model_name, attempt),
+            devices=devices,
+            study_storage=context.settings.resolved_database_url,
+            study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
+            on_progress=watch.record,
+            should_stop=watch.should_stop,
+        )
+        return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
 
 
-def _end(context: JobContext, model_name: str, status: ModelStatus, **changes: Any) -> ModelStatus:
+def _end(context: JobContext, model_name: str, attempt: int, status: ModelStatus, **changes: Any) -> ModelStatus | None:
+    """The attempt's final state; None when it is no longer the current attempt (nothing is written)."""
     store = context.store
-    moved = store.models.move(model_name, ModelStatus.TRAINING, status, **changes)
-    if moved is None:  # a cancel arrived after the last check: the cancel wins, what was billed is kept
-        billed = changes.get("billed_seconds", 0.0)
-        moved = store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=billed)
-        status = ModelStatus.CANCELLED
-    return status
+    if store.models.move(model_name, ModelStatus.TRAINING, status, expected_attempt=attempt, **changes) is not None:
+        return status
+    # A cancel arrived after the last check: the cancel wins, what was billed is kept.
+    billed = changes.get("billed_seconds", 0.0)
+    if store.models.move(model_name, ModelStatus.CANCELLING, ModelStatus.CANCELLED,
+                         expected_attempt=attempt, billed_seconds=billed) is not None:
+        return ModelStatus.CANCELLED
+    log.warning("model %s: attempt %d is no longer current (replaced, or given up); its result (%s) is dropped",
+                model_name, attempt, status.value)
+    return None
+
+
+def _stopped(context: JobContext, watch: _Watch, billed_seconds: float) -> ModelStatus | None:
+    """The training stopped at a step because it was asked to: cancelled (the model says so), replaced (nothing is
+    written), or stopped by its worker (left `training` for the job's next run, unless a cancel came meanwhile)."""
+    if not (watch.cancelled or watch.replaced):
+        watch.poll()  # stopped by the worker: a cancel asked for meanwhile still ends it cancelled
+    if watch.replaced:
+        log.warning("model %s: attempt %d is no longer current (replaced, or given up); it stopped without writing",
+                    watch.model_name, watch.attempt)
+        return None
+    if watch.cancelled:
+        return _end(context, watch.model_name, watch.attempt, ModelStatus.CANCELLED, billed_seconds=billed_seconds)
+    log.info("model %s: attempt %d stopped by its worker; the job runs again", watch.model_name, watch.attempt)
+    return None
 
 
 class _Watch:
-    """Throttled contact with the store during training: progress out, cancel requests in."""
+    """Throttled contact with the store during training: progress out (fenced on the attempt), and in, whether to
+    stop: a cancel request, another attempt that replaced this one, or `stop` (set by the worker that runs it)."""
 
-    def __init__(self, context: JobContext, model_name: str, attempt: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, context: JobContext, model_name: str, attempt: int, stop: threading.Event | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self._store = context.store
-        self._name = model_name
-        self._attempt = attempt
+        self.model_name = model_name
+        self.attempt = attempt
+        self._stop = stop or threading.Event()
         self._clock = clock
         self._last_poll = float("-inf")
-        self._cancelled = False
+        self.cancelled = False  # the model is `cancelling`: the attempt ends `cancelled`
+        self.replaced = False  # the attempt is no longer current: it ends without writing
 
     def record(self, progress: dict[str, Any]) -> None:
-        self._store.models.update(
-            self._name, progress={**progress, "attempt": self._attempt},
+        if self.replaced:
+            return
+        written = self._store.models.update(
+            self.model_name, attempt=self.attempt, progress={**progress, "attempt": self.attempt},
             billed_seconds=progress.get("budgetUsedSeconds", 0.0),
         )
+        if not written:
+            self.poll()
 
-    def cancel_requested(self) -> bool:
-        now = self._clock()
-        if not self._cancelled and now - self._last_poll >= POLL_SECONDS:
-            self._last_poll = now
-            self._cancelled = self._store.models.get(self._name).status is ModelStatus.CANCELLING
-        return self._cancelled
+    def should_stop(self) -> bool:
+        if not (self.cancelled or self.replaced) and self._clock() - self._last_poll >= POLL_SECONDS:
+            self.poll()
+        return self.cancelled or self.replaced or self._stop.is_set()
 
-    def stop_if_cancelled(self) -> None:
-        if self.cancel_requested():
+    def poll(self) -> None:
+        self._last_poll = self._clock()
+        try:
+            model = self._store.models.get(self.model_name)
+        except NotFound:
+            model = None
+        if model is None or model.attempt != self.attempt or model.status not in (
+            ModelStatus.TRAINING, ModelStatus.CANCELLING
+        ):
+            self.replaced = True
+        elif model.status is ModelStatus.CANCELLING:
+            self.cancelled = True
+
+    def stop_if_asked(self) -> None:
+        if self.should_stop():
             raise TrainingCancelled

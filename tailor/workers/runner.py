@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 from dataclasses import dataclass
 
-from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
-from ..evaluations import EvaluationError
-from ..models import TrainingError
+from ..enums import ModelStatus
+from ..logs import setup_logging
 from ..settings import Settings
 from .context import JobContext
 from .evaluation_job import run_evaluation
 from .jobs import run_training
+from .retries import MAX_TRIES, give_up
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 _STOP = object()
 
 
@@ -32,9 +32,12 @@ class _Job:
         return self.model_name if self.evaluation_name is None else f"{self.model_name}/{self.evaluation_name}"
 
 
-def _child(settings: Settings, job: _Job) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    context = JobContext(settings)
+def _child(settings: Settings, job: _Job, lane: int) -> None:
+    # A spawned process starts with Python's defaults: its lines would be dropped below WARNING, and in another
+    # format than the service's, on the same stderr.
+    setup_logging(settings.log_format, settings.log_level)
+    log.info("job %s: started in process %d", job, os.getpid())
+    context = JobContext(settings, lane=lane)  # the lane's share of TAILOR_DEVICES
     try:
         if job.evaluation_name is None:
             run_training(job.model_name, context)
@@ -50,7 +53,7 @@ class InProcessRunner:
         self._context = context
         self._jobs: queue.Queue[object] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._loop, name=f"tailor-runner-{k}", daemon=True)
+            threading.Thread(target=self._loop, args=(k,), name=f"tailor-runner-{k}", daemon=True)
             for k in range(settings.trainings_per_device)
         ]
         self._spawn = multiprocessing.get_context("spawn")  # no fork: the parent holds threads and connections
@@ -67,6 +70,10 @@ class InProcessRunner:
 
     def request_cancel(self, model_name: str) -> None:
         """Nothing to send: the training polls the store for its `cancelling` status."""
+
+    def queued(self) -> int:
+        """Jobs waiting for a free slot (/metrics)."""
+        return self._jobs.qsize()
 
     # Life cycle --------------------------------------------------------------------------------------------
 
@@ -91,19 +98,19 @@ class InProcessRunner:
             if thread.is_alive():
                 thread.join(timeout)
 
-    def _loop(self) -> None:
+    def _loop(self, lane: int) -> None:
         while not self._stopping.is_set():
             job = self._jobs.get()
             if job is _STOP:
                 return
             try:
-                self._run(job)  # type: ignore[arg-type]
+                self._run(job, lane)  # type: ignore[arg-type]
             except Exception:  # the runner must outlive any one job
                 log.exception("the runner could not run %s", job)
 
-    def _run(self, job: _Job) -> None:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            child = self._spawn.Process(target=_child, args=(self._settings, job), name=f"tailor-job-{job}")
+    def _run(self, job: _Job, lane: int = 0) -> None:
+        for attempt in range(1, MAX_TRIES + 1):
+            child = self._spawn.Process(target=_child, args=(self._settings, job, lane), name=f"tailor-job-{job}")
             self._children.add(child)
             child.start()
             child.join()
@@ -111,14 +118,4 @@ class InProcessRunner:
             if self._stopping.is_set() or child.exitcode == 0:
                 return
             log.warning("job %s: the worker process died (exit %s), attempt %d", job, child.exitcode, attempt)
-        message = f"the worker process died {MAX_ATTEMPTS} times; see the service log"
-        store = self._context.store
-        if job.evaluation_name is not None:
-            error = EvaluationError(EvaluationFailureCode.INTERNAL_SERVER_ERROR, message)
-            store.evaluations.move(
-                job.model_name, job.evaluation_name, EvaluationStatus.RUNNING, EvaluationStatus.FAILED, error=error
-            )
-            return
-        name, error = job.model_name, TrainingError(FailureCode.UNKNOWN, message)
-        if store.models.move(name, ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=0.0) is None:
-            store.models.move(name, ModelStatus.CANCELLING, ModelStatus.CANCELLED, billed_seconds=0.0)
+        give_up(self._context.store, job.model_name, job.evaluation_name, f"the worker process died {MAX_TRIES} times")

@@ -24,6 +24,8 @@ from tests.databases import database_url, empty_database_url, postgres_url  # no
 TRAINING_KEY = "training-key-1"
 OTHER_TRAINING_KEY = "training-key-2"
 PREDICTION_KEY = "prediction-key"
+# TAILOR_SECRET_KEY of the tests (a Fernet key, as `tailor secrets new-key` prints): PostgreSQL requires one.
+SECRET_KEY = "FQeviB2O0-IKzku40guC_XAOwzzxKnn6n6QBVFyqlEw="
 VERSION = "2023-04-01-preview"
 HEADERS = {"Ocp-Apim-Subscription-Key": TRAINING_KEY}
 
@@ -67,6 +69,7 @@ def make_settings(tmp_path: Path, database: str, **overrides: Any) -> Settings:
         data_roots=[str(root)],
         training_key=f"{TRAINING_KEY},{OTHER_TRAINING_KEY}",
         prediction_key=PREDICTION_KEY,
+        secret_key=SECRET_KEY,
     )
     values.update(overrides)
     return Settings(**values)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from tailor.api import create_app
+from tailor.secrets import SecretBox, SecretKeyError
+from tailor.settings import Settings
 from tests.coco.builders import classification, detection
 
-from .conftest import Api
+from .conftest import Api, make_settings
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -105,6 +111,43 @@ def test_sas_token_is_never_echoed(api: Api) -> None:
     assert response.json()["authentication"] == {"kind": "sas"}
 
 
+def test_sas_tokens_are_never_written_to_the_database_in_plain_text(api: Api, settings: Settings) -> None:
+    api.register("secret", authentication={"kind": "sas", "sasToken": "sv=2024&sig=SECRET-ONE"})
+    changed = {"authentication": {"kind": "sas", "sasToken": "sig=SECRET-TWO"}}
+    patched = api.call("PATCH", "datasets/secret", json=changed)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["authentication"] == {"kind": "sas"} and "SECRET" not in patched.text
+    api.client.close()  # the last connection closes: SQLite folds its write-ahead log into the file
+    files = sorted(settings.data_dir.parent.glob("tailor.db*"))
+    assert files and not any(b"SECRET" in path.read_bytes() for path in files)
+
+
+def test_a_token_no_key_opens_answers_a_clear_error_and_a_wrong_key_does_not_start(tmp_path: Path) -> None:
+    old, new = SecretBox.new_key(), SecretBox.new_key()
+    database = f"sqlite:///{tmp_path / 'tailor.db'}"
+
+    def serving(keys: str) -> TestClient:
+        return TestClient(create_app(make_settings(tmp_path, database, secret_key=keys)), raise_server_exceptions=False)
+
+    with serving(old) as client:
+        api = Api(client, tmp_path / "datasets")
+        assert api.register("old", authentication={"kind": "sas", "sasToken": "sig=1"}).status_code == 201
+    with serving(f"{new},{old}") as client:
+        api = Api(client, tmp_path / "datasets")
+        assert api.register("new", authentication={"kind": "sas", "sasToken": "sig=2"}).status_code == 201
+    with serving(new) as client:  # `old` removed before `tailor secrets rotate` moved its token
+        api = Api(client, tmp_path / "datasets")
+        assert api.call("GET", "datasets/new").status_code == 200
+        response = api.call("GET", "datasets/old")
+        assert response.status_code == 500
+        error = error_of(response)
+        assert error["code"] == "InternalServerError"
+        assert "dataset 'old'" in error["message"] and "TAILOR_SECRET_KEY" in error["message"]
+        assert "Traceback" not in response.text and "sig=1" not in response.text
+    with pytest.raises(SecretKeyError, match="TAILOR_SECRET_KEY does not open"):
+        create_app(make_settings(tmp_path, database, secret_key=old))  # opens not even the newest: refused at start
+
+
 @pytest.mark.parametrize(
     ("body", "target"),
     [
@@ -132,7 +175,28 @@ def test_bad_bodies_are_400_invalid_request_naming_the_field(api: Api, body: dic
 def test_names_that_break_the_pattern_are_refused(api: Api, name: str) -> None:
     response = api.register(name, uris=["/nowhere.json"])
     assert response.status_code == 400
-    assert error_of(response)["target"] == "name"
+    error = error_of(response)
+    # The pattern is in the OpenAPI document, but the service, not FastAPI's validation, refuses: the same answer.
+    assert error["code"] == "InvalidRequest" and error["innererror"]["code"] == "InvalidField"
+    assert error["target"] == "name" and "invalid dataset name" in error["message"]
+    for path in (f"datasets/{name}", f"models/{name}", f"models/{name}/evaluations/e", f"models/m/evaluations/{name}"):
+        refused = api.call("GET", path)
+        assert refused.status_code in (400, 404), path  # a '/' or '..' in the name can change the path itself
+        if refused.status_code == 400:
+            assert error_of(refused)["target"] == "name" and "name" in error_of(refused)["message"]
+
+
+def test_a_file_with_more_categories_than_any_model_takes_is_refused_at_once(api: Api) -> None:
+    doc = classification()
+    doc["categories"] = [{"id": k, "name": f"c{k}"} for k in range(1, 1_000_001)]
+    uri = api.coco("many.json", doc)
+    started = time.perf_counter()
+    response = api.register("many", uris=[uri])
+    assert time.perf_counter() - started < 6  # checking and merging every category took 17 s
+    assert response.status_code == 400 and error_of(response)["code"] == "DatasetInvalidAnnotationUri"
+    (detail,) = error_of(response)["details"]
+    assert detail["code"] == "tooManyCategories" and detail["message"].startswith("1,000,000 categories")
+    assert api.call("GET", "datasets/many").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["datasets/..%2F..%2Fetc%2Fpasswd", "datasets/%2e%2e", "datasets/a/../../b"])

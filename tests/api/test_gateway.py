@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import OTHER_TRAINING_KEY, PREDICTION_KEY, VERSION, Api
+from .conftest import OTHER_TRAINING_KEY, PREDICTION_KEY, TRAINING_KEY, VERSION, Api
 from .test_datasets import error_of
 
 ACCESS_DENIED = "Access denied due to invalid subscription key or wrong API endpoint."
@@ -101,6 +101,32 @@ def test_unknown_paths_and_methods_use_the_envelope(api: Api) -> None:
     assert missing.status_code == 404 and error_of(missing)["code"] == "NotFound"
     wrong = api.call("POST", "datasets/x", json={})
     assert wrong.status_code == 405 and error_of(wrong)["code"] == "MethodNotAllowed"
+    # Every method of the path, though FastAPI declares one route per method.
+    assert wrong.headers["Allow"] == "DELETE, GET, PATCH, PUT" and "DELETE, GET, PATCH, PUT" in error_of(wrong)["message"]
+    assert api.call("DELETE", "models").headers["Allow"] == "GET"
+    custom_vision = api.client.put("/customvision/v3.3/training/projects", headers={"Training-Key": TRAINING_KEY})
+    assert custom_vision.status_code == 405 and custom_vision.headers["Allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("path", ["datasets", "models", "models/m/evaluations"])
+@pytest.mark.parametrize(
+    ("params", "target", "range_"),
+    [({"skip": "41448187657476569563136"}, "skip", "0 to 2147483647"), ({"skip": 2**63}, "skip", "0 to 2147483647"),
+     ({"skip": -1}, "skip", "0 to 2147483647"), ({"top": 0}, "top", "1 to 30"), ({"top": 2**64}, "top", "1 to 30")],
+)
+def test_skip_and_top_out_of_range_are_400_naming_the_range(api: Api, path: str, params: dict, target: str,
+                                                            range_: str) -> None:
+    response = api.call("GET", path, params=params)
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    assert error["code"] == "InvalidRequest" and error["innererror"]["code"] == "InvalidField"
+    assert error["target"] == f"query.{target}" and f"must be an integer from {range_}" in error["message"]
+    assert response.headers["x-ms-error-code"] == "InvalidRequest"
+
+
+def test_the_largest_skip_is_an_empty_page(api: Api) -> None:
+    page = api.call("GET", "datasets", params={"skip": 2**31 - 1, "top": 30})
+    assert page.status_code == 200 and page.json() == {"value": []}
 
 
 def test_openapi_document_describes_the_wire_format_without_a_key(api: Api) -> None:
@@ -115,4 +141,14 @@ def test_openapi_document_describes_the_wire_format_without_a_key(api: Api) -> N
     parameters = {p["name"] for p in paths["/computervision/datasets"]["get"]["parameters"]}
     assert {"api-version", "skip", "top"} <= parameters
     assert "Ocp-Apim-Subscription-Key" in json.dumps(doc["components"]["securitySchemes"])
+    skip, top = (next(p["schema"] for p in paths["/computervision/datasets"]["get"]["parameters"] if p["name"] == n)
+                 for n in ("skip", "top"))
+    assert (skip["minimum"], skip["maximum"], top["minimum"], top["maximum"]) == (0, 2**31 - 1, 1, 30)
+    # API.md's name pattern, on every name in a path.
+    for path, operations in paths.items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "path" and parameter["name"] in ("name", "model"):
+                    assert parameter["schema"]["pattern"] == "^[a-zA-Z0-9][a-zA-Z0-9._-]*$", path
+                    assert parameter["schema"]["maxLength"] == 255
     assert api.client.get("/docs").status_code == 200

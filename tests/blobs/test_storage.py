@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -150,6 +151,13 @@ def test_bad_keys_are_refused_before_any_io(storage: Storage, key: str) -> None:
             call()
 
 
+def test_check_passes_on_a_usable_storage_before_and_after_the_first_put(storage: Storage) -> None:
+    storage.check()  # a folder not made yet, a container not created yet: both are made on the first put
+    storage.put(KEY, b"x")
+    storage.check()
+    assert storage.get(KEY) == b"x"
+
+
 def test_uri_names_the_key(storage: Storage) -> None:
     assert storage.uri(KEY) == f"tailor://{KEY}"
 
@@ -223,6 +231,14 @@ def test_local_a_key_cannot_be_an_object_and_a_folder(tmp_path: Path) -> None:
     assert storage.get("projects/q/x.jpg") == b"x" and _files(tmp_path) == ["projects/p", "projects/q/x.jpg"]
 
 
+def test_local_check_fails_where_the_folder_cannot_be(tmp_path: Path) -> None:
+    (tmp_path / "storage").write_text("a file where the folder should be")
+    with pytest.raises(BlobUnsupported, match="tailor://"):
+        LocalStorage(tmp_path / "storage").check()
+    LocalStorage(tmp_path / "elsewhere").check()
+    assert _files(tmp_path / "elsewhere") == []  # the probe leaves nothing behind
+
+
 def test_local_delete_prefix_removes_the_folders(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
     storage.put("projects/p/images/a.jpg", b"a")
@@ -285,6 +301,26 @@ def test_azure_unreachable_account(azurite: Azurite) -> None:
         storage.put(KEY, b"x")
     with pytest.raises(BlobUnreachable):
         storage.exists(KEY)
+    storage.close()
+
+
+def test_azure_check_of_an_unreachable_account_fails_at_once(azurite: Azurite) -> None:
+    dead = azurite.connection_string.replace(azurite.host_port, "127.0.0.1:9")
+    storage = AzureStorage(dead, "own-dead", timeout_s=30, retries=3)  # the check tries once, for 2 s at most
+    started = time.monotonic()
+    with pytest.raises(BlobUnreachable, match="cannot connect to the storage account of container 'own-dead'"):
+        storage.check()
+    assert time.monotonic() - started < 2.5
+    storage.close()
+
+
+def test_azure_check_with_a_wrong_key_is_access_denied(azurite: Azurite) -> None:
+    wrong = azurite.connection_string.replace(
+        azurite.connection_string.split("AccountKey=")[1].split(";")[0], "d3Jvbmc=" * 11
+    )
+    storage = AzureStorage(wrong, f"own-{uuid.uuid4().hex[:12]}", timeout_s=5, retries=0)
+    with pytest.raises(BlobAccessDenied, match="tailor://: access denied"):
+        storage.check()
     storage.close()
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import Image
 
 from tailor.coco import AnnotationKind, Purpose, check_image_bytes, check_images, quota_for
+
+from tests.images import png_header_only
 
 from .builders import check, classification
 
@@ -77,15 +77,6 @@ def test_real_size_is_held_to_the_purpose_bounds() -> None:
 
 def test_files_of_20_mb_or_more_are_refused_unread() -> None:
     assert codes(check_image_bytes(b"\0" * (20 * 1024 * 1024 + 1), 64, 48, TRAIN)) == ["imageFileTooLarge"]
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG that claims a huge size: the shape of a decompression bomb."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\0" * 1024, 9)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("size", [(12_000, 12_000), (60_000, 60_000)])

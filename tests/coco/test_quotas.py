@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tailor.coco import AnnotationKind, CocoSource, Purpose, check_quotas, quota_for, validate_coco
@@ -60,6 +62,43 @@ def test_too_many_categories() -> None:
     report = check(doc, C, T)
     assert ("tooManyCategories", "categories") in errors(report)
     assert "2,501 categories" in next(p.message for p in report.errors if p.code.value == "tooManyCategories")
+
+
+def test_a_file_with_more_categories_than_its_kind_allows_is_refused_whatever_the_purpose() -> None:
+    # A million categories: refused from the length of the list, before a record is checked (the broken image
+    # below is never looked at), in well under the 8 s that checking and merging them all took.
+    doc = classification(2, 2)
+    doc["categories"] = [{"id": k, "name": f"c{k}"} for k in range(1, 1_000_001)]
+    doc["images"][0]["width"] = "wide"
+    data = encode(doc)
+    for kind in (C, D):
+        started = time.perf_counter()
+        report = check(data, kind, None)
+        assert time.perf_counter() - started < 4
+        assert errors(report) == {("tooManyCategories", "categories")}
+        assert report.errors[0].message.startswith("1,000,000 categories;") and report.errors[0].file == "train.json"
+
+
+@pytest.mark.parametrize(("kind", "limit"), [(C, 2500), (D, 2000)])
+def test_the_category_limit_without_a_purpose_is_the_kinds_largest(kind, limit) -> None:
+    doc = classification(2, 2) if kind is C else detection()
+    doc["categories"] += [{"id": 100 + k, "name": f"extra_{k}"} for k in range(limit - 2)]
+    assert check(doc, kind, None).valid
+    doc["categories"].append({"id": 99, "name": "one too many"})
+    assert errors(check(doc, kind, None)) == {("tooManyCategories", "categories")}
+
+
+def test_files_each_within_the_category_limit_may_not_join_past_it() -> None:
+    files = []
+    for f in range(2):
+        doc = classification(2, 2)
+        doc["categories"] += [{"id": 10 + k, "name": f"file{f}_{k}"} for k in range(1500)]
+        for image in doc["images"]:
+            image["absolute_url"] = f"https://h/{f}/{image['file_name']}"
+        files.append(CocoSource(f"{f}.json", encode(doc)))
+    assert validate_coco(files[:1], C).valid
+    report = validate_coco(files, C)
+    assert errors(report) == {("tooManyCategories", "categories")} and "3,002 categories" in report.errors[0].message
 
 
 def test_empty_dataset_has_too_few_images() -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tailor.predictions import ImageLimits, ImageProblem, ImageRejected, decode
-from tests.images import disc, encoded
+from tests.images import disc, encoded, png_header_only
 
 RED = (200, 30, 40)
 
@@ -75,6 +75,15 @@ def test_sides_and_pixel_count_are_refused_from_the_header(size, problem, words)
     with pytest.raises(ImageRejected) as info:
         decode(data)
     assert info.value.problem is problem and words in str(info.value)
+
+
+@pytest.mark.parametrize("size", [(20_000, 14_000), (30_000, 30_000), (100_000, 100_000)])
+def test_a_bomb_past_pillows_own_guard_is_an_invalid_dimension(size) -> None:
+    # Pillow refuses these in Image.open, before the header can be checked: still a dimension, not a format.
+    with pytest.raises(ImageRejected) as info:
+        decode(png_header_only(*size))
+    assert info.value.problem is ImageProblem.DIMENSION
+    assert f"{size[0] * size[1] / 1e6:,.1f} megapixels" in str(info.value) and "16,000 px" in str(info.value)
 
 
 def test_the_byte_limit_and_an_empty_body() -> None:

@@ -27,6 +27,7 @@ from tailor.datasets import DatasetSpec
 from tailor.store._database import utc
 from tailor.evaluations import EvaluationStatus
 from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingError, TrainingParameters
+from tailor.secrets import SecretBox, SecretKeyError
 from tailor.store import Store, _migrate
 from tailor.store._tables import Base, ModelUsageRow
 from tailor.store.migrations.__main__ import draft
@@ -38,6 +39,7 @@ OURS = sorted(Base.metadata.tables)
 CREATED = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
 UPDATED = datetime(2026, 11, 21, 17, 5, 59, 654321, tzinfo=UTC)
 USED = datetime(2026, 11, 29, 23, 59, 58, 500000, tzinfo=UTC)
+BOX = SecretBox([SecretBox.new_key()])
 PERFORMANCE = {"accuracyTop1": 0.9375, "perClass": {"apple": {"precision": 1.0, "recall": 0.875}}, "ok": [1, 2, 3]}
 
 
@@ -86,6 +88,20 @@ def schema_of(url: str) -> dict[str, list[tuple]]:
                 what: [tuple(row) for row in connection.execute(text(query), {"names": OURS})]
                 for what, query in queries.items()
             }
+    finally:
+        engine.dispose()
+
+
+def raw_credentials(url: str, name: str) -> tuple[str | None, list[str]]:
+    """The columns that hold a dataset's credentials, as the table has them."""
+    engine = engine_of(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(landed_schema.datasets.c.sas_token, landed_schema.datasets.c.annotation_file_uris)
+                .where(landed_schema.datasets.c.name == name)
+            ).one()
+            return row.sas_token, row.annotation_file_uris
     finally:
         engine.dispose()
 
@@ -174,7 +190,7 @@ def test_a_landed_database_is_upgraded_losing_nothing(blank_database_url: str) -
     with engine.begin() as connection:
         connection.execute(insert(landed_schema.datasets), [{
             "name": "fruit", "annotation_kind": "imageClassification",
-            "annotation_file_uris": ["https://h/a.json", "https://h/b.json"],
+            "annotation_file_uris": ["https://h/a.json", "https://h/b.json?sv=2&sig=y"],
             "custom_properties": {"team": "vision", "ünïcode": "✓"}, "auth_kind": "sas", "sas_token": "sv=1&sig=x",
             "created_at": CREATED, "updated_at": UPDATED, "etag": "e" * 32,
         }])
@@ -202,13 +218,15 @@ def test_a_landed_database_is_upgraded_losing_nothing(blank_database_url: str) -
         }])
     engine.dispose()
 
-    store = Store.connect(blank_database_url)
+    store = Store.connect(blank_database_url, BOX)
     try:
         assert version_of(blank_database_url) == (_migrate.head(),)
+        token, uris = raw_credentials(blank_database_url, "fruit")  # encrypted by revision 0003
+        assert token.startswith("fernet:") and uris[0] == "https://h/a.json" and uris[1].startswith("fernet:")
         dataset = store.datasets.get("fruit")
         assert dataset.name == "fruit"
         assert dataset.spec == DatasetSpec(
-            AnnotationKind.CLASSIFICATION, ("https://h/a.json", "https://h/b.json"),
+            AnnotationKind.CLASSIFICATION, ("https://h/a.json", "https://h/b.json?sv=2&sig=y"),
             {"team": "vision", "ünïcode": "✓"}, Access(AuthKind.SAS, "sv=1&sig=x"),
         )
         assert (dataset.created, dataset.updated, dataset.etag) == (CREATED, UPDATED, "e" * 32)
@@ -281,6 +299,75 @@ def test_a_database_newer_than_the_code_is_refused(blank_database_url: str) -> N
     engine.dispose()
     with pytest.raises(RuntimeError, match="revision 9999, which this version of Tailor does not know"):
         Store.connect(blank_database_url)
+
+
+# Credentials encrypted by revision 0003 --------------------------------------------------------------------------
+
+PLAIN_ROWS = [  # as a database at 0002 holds them: tokens and SAS URLs in plain text
+    {"name": "private", "auth_kind": "sas", "sas_token": "sv=2024-05-04&sr=c&sp=rl&sig=SECRET%2Bone",
+     "annotation_file_uris": ["https://acct.blob.core.windows.net/c/a.json"]},
+    {"name": "signed-url", "auth_kind": "none", "sas_token": None,
+     "annotation_file_uris": ["https://acct.blob.core.windows.net/c/b.json?sv=2024&SIG=SECRET-two", "/data/c.json"]},
+    {"name": "public", "auth_kind": "none", "sas_token": None, "annotation_file_uris": ["https://h/d.json?snapshot=1"]},
+]
+
+
+def insert_plain(url: str) -> None:
+    engine = engine_of(url)
+    with engine.begin() as connection:
+        connection.execute(insert(landed_schema.datasets), [
+            row | {"annotation_kind": "imageClassification", "custom_properties": {}, "created_at": CREATED,
+                   "updated_at": UPDATED, "etag": f"{n}" * 32}
+            for n, row in enumerate(PLAIN_ROWS)
+        ])
+    engine.dispose()
+
+
+def test_revision_0003_encrypts_the_tokens_of_a_database_at_0002_and_its_downgrade_decrypts_them(
+    blank_database_url: str,
+) -> None:
+    engine = engine_of(blank_database_url)
+    with engine.begin() as connection:
+        command.upgrade(_migrate.config(connection), "0002")
+    engine.dispose()
+    insert_plain(blank_database_url)
+
+    store = Store.connect(blank_database_url, BOX)
+    private, signed, public = (raw_credentials(blank_database_url, row["name"]) for row in PLAIN_ROWS)
+    assert private[0].startswith("fernet:") and "SECRET" not in private[0]
+    assert private[1] == PLAIN_ROWS[0]["annotation_file_uris"]  # a URI without a signature stays readable
+    assert signed[0] is None and signed[1][0].startswith("fernet:") and "SECRET" not in signed[1][0]
+    assert signed[1][1] == "/data/c.json"
+    assert public == (None, PLAIN_ROWS[2]["annotation_file_uris"])
+    for row in PLAIN_ROWS:  # nothing lost: every dataset reads as it was stored
+        spec = store.datasets.get(row["name"]).spec
+        assert spec.access.sas_token == row["sas_token"]
+        assert list(spec.annotation_file_uris) == row["annotation_file_uris"]
+        assert store.datasets.get(row["name"]).etag == f"{PLAIN_ROWS.index(row)}" * 32
+    store.close()
+
+    engine = engine_of(blank_database_url)
+    with engine.begin() as connection:
+        command.downgrade(_migrate.config(connection, BOX), "0002")
+    engine.dispose()
+    for row in PLAIN_ROWS:
+        assert raw_credentials(blank_database_url, row["name"]) == (row["sas_token"], row["annotation_file_uris"])
+
+
+def test_without_the_key_plain_tokens_are_not_migrated_and_nothing_changes(blank_database_url: str) -> None:
+    make_landed(blank_database_url)
+    insert_plain(blank_database_url)
+    with pytest.raises(SecretKeyError, match="TAILOR_SECRET_KEY"):
+        Store.connect(blank_database_url)
+    # One transaction: the stamp and revision 0002's tables went back with it, and every token is as it was.
+    assert version_of(blank_database_url) == ()
+    engine = engine_of(blank_database_url)
+    assert "cv_projects" not in inspect(engine).get_table_names()
+    engine.dispose()
+    plain = PLAIN_ROWS[0]
+    assert raw_credentials(blank_database_url, "private") == (plain["sas_token"], plain["annotation_file_uris"])
+    Store.connect(blank_database_url, BOX).close()
+    assert raw_credentials(blank_database_url, "private")[0].startswith("fernet:")
 
 
 # Connecting again, and at once ----------------------------------------------------------------------------------

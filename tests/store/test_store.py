@@ -10,8 +10,10 @@ import pytest
 from tailor.blobs import Access, AuthKind
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
+from tailor.enums import ModelStatus
 from tailor.errors import AlreadyExists, EtagMismatch, NotFound
 from tailor.models import TrainingParameters
+from tailor.secrets import SecretBox
 from tailor.store import Store
 
 SPEC = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/a.json",), {"team": "vision"}, Access(AuthKind.SAS, "sv=1"))
@@ -19,7 +21,7 @@ SPEC = DatasetSpec(AnnotationKind.CLASSIFICATION, ("https://h/a.json",), {"team"
 
 @pytest.fixture
 def store(database_url: str):
-    store = Store.connect(database_url)
+    store = Store.connect(database_url, SecretBox([SecretBox.new_key()]))
     yield store
     store.close()
 
@@ -110,3 +112,19 @@ def test_models_and_evaluations_page_in_creation_order_too(store: Store) -> None
     assert [m.name for m in store.models.list(3, 3).items] == ["m3"] and not store.models.list(3, 3).more
     evaluations = store.evaluations.list("m0", 2, 2)
     assert [e.name for e in evaluations.items] == ["e2", "e3"] and not evaluations.more
+
+
+def test_totals_for_metrics_and_the_ping(store: Store) -> None:
+    store.ping()
+    assert store.models.count_in([ModelStatus.TRAINING]) == 0 and store.models.billed_seconds_total() == 0.0
+    for name in ("a", "b", "c"):
+        store.models.insert(name, TrainingParameters("fruit", 1.0), None)
+    for name in ("a", "b"):
+        store.models.move(name, ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1)
+    for name, seconds in (("a", 10.0), ("b", 2.5)):
+        assert store.models.update(name, attempt=1, billed_seconds=seconds)
+    assert store.models.count_in([ModelStatus.TRAINING]) == 2
+    assert store.models.count_in([ModelStatus.TRAINING, ModelStatus.NOT_STARTED]) == 3
+    assert store.models.billed_seconds_total() == 12.5
+    store.models.delete("a", ModelStatus.TRAINING)
+    assert store.models.billed_seconds_total() == 2.5  # a deleted model's bill goes with it

@@ -41,11 +41,31 @@ def test_a_model_moves_only_while_the_attempt_is_the_expected_one(store: Store) 
 def test_a_model_transition_records_its_other_columns(store: Store) -> None:
     store.models.insert("m", TRAINING, None)
     store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1)
-    store.models.update("m", progress={"phase": "search"}, billed_seconds=12.5)
+    assert store.models.update("m", attempt=1, progress={"phase": "search"}, billed_seconds=12.5)
     error = TrainingError(FailureCode.DIVERGED, "the loss went to infinity")
     failed = store.models.move("m", ModelStatus.TRAINING, ModelStatus.FAILED, error=error, billed_seconds=20.0)
     assert failed is not None
     assert (failed.error, failed.billed_seconds, failed.progress) == (error, 20.0, {"phase": "search"})
+
+
+def test_progress_and_bill_are_written_only_by_the_current_attempt_while_it_runs(store: Store) -> None:
+    store.models.insert("m", TRAINING, None)
+    assert not store.models.update("m", attempt=0, progress={"phase": "loading"})  # not started: nothing runs
+    store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, expected_attempt=0, attempt=1)
+    assert store.models.update("m", attempt=1, progress={"attempt": 1}, billed_seconds=5.0)
+    # A second worker takes the model over (the first lost its lease but still runs): the first's writes miss.
+    store.models.move("m", ModelStatus.TRAINING, ModelStatus.TRAINING, expected_attempt=1, attempt=2,
+                      billed_seconds=0.0, progress={"attempt": 2})
+    assert not store.models.update("m", attempt=1, progress={"attempt": 1}, billed_seconds=30.0)
+    assert store.models.move("m", ModelStatus.TRAINING, ModelStatus.SUCCEEDED, expected_attempt=1) is None
+    assert store.models.update("m", attempt=2, progress={"attempt": 2, "trialsDone": 1}, billed_seconds=3.0)
+    store.models.move("m", ModelStatus.TRAINING, ModelStatus.CANCELLING)
+    assert store.models.update("m", attempt=2, progress={"attempt": 2, "trialsDone": 2}, billed_seconds=4.0)
+    store.models.move("m", ModelStatus.CANCELLING, ModelStatus.CANCELLED, expected_attempt=2, billed_seconds=4.5)
+    assert not store.models.update("m", attempt=2, progress={"attempt": 2, "trialsDone": 3}, billed_seconds=9.0)
+    model = store.models.get("m")
+    assert (model.status, model.attempt, model.billed_seconds) == (ModelStatus.CANCELLED, 2, 4.5)
+    assert model.progress == {"attempt": 2, "trialsDone": 2}
 
 
 def test_a_model_is_deleted_only_in_the_status_it_was_read_in_and_its_evaluations_with_it(store: Store) -> None:

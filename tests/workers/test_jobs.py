@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -11,15 +15,17 @@ import pytest
 from tailor.blobs import Access
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
-from tailor.models import FailureCode, ModelKind, ModelService, ModelStatus, TrainingParameters
+from tailor.models import FailureCode, Model, ModelKind, ModelService, ModelStatus, TrainingParameters
 from tailor.settings import Settings
 from tailor.workers import JobContext, run_training
+from tests.api.conftest import SECRET_KEY
 from tests.images import shapes_dataset
 
 
 def make_context(tmp_path: Path, database: str) -> JobContext:
     root = tmp_path / "datasets"
-    settings = Settings(data_dir=tmp_path / "data", database_url=database, data_roots=[str(root)], training_key="k")
+    settings = Settings(data_dir=tmp_path / "data", database_url=database, data_roots=[str(root)], training_key="k",
+                        secret_key=SECRET_KEY)
     settings.data_dir.mkdir(parents=True)
     context = JobContext(settings)
     path = shapes_dataset(root / "shapes", classes=2, per_class=4)
@@ -107,3 +113,66 @@ def test_a_trained_model_that_cannot_be_stored_fails_as_unknown(context: JobCont
     model = context.store.models.get("m")
     assert model.error.code is FailureCode.UNKNOWN and "quote incident" in model.error.message
     assert model.artifact is None
+
+
+def test_two_live_attempts_racing_the_replaced_one_never_writes_over_the_newer(
+    tmp_path: Path, database_url: str, weights_dir: Path
+) -> None:
+    """The first attempt's worker lost its lease but still runs when a second worker takes the model over: from then
+    on the store holds only the second attempt's progress and bill, the first stops within a poll without writing,
+    and the final state and bill are the second's. On SQLite and PostgreSQL, each attempt with its own connections."""
+    first = make_context(tmp_path, database_url)
+    shutil.copytree(weights_dir, first.weights_dir)  # converted once per session
+    second = JobContext(first.settings)
+    noise = shapes_dataset(tmp_path / "datasets" / "noise", classes=2, per_class=4, learnable=False)
+    first.store.datasets.insert("noise", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(noise),), {}, Access()))
+    # Noise is never learned perfectly: each attempt searches until it is stopped.
+    first.store.models.insert("m", TrainingParameters("noise", 0.01, ModelKind.CLASSIFIER), None)
+    ended: dict[str, tuple[ModelStatus | None, float]] = {}
+
+    def attempt(name: str, context: JobContext) -> threading.Thread:
+        def run() -> None:
+            status = run_training("m", context)
+            ended[name] = (status, time.monotonic())
+        thread = threading.Thread(target=run, name=f"attempt-{name}")
+        thread.start()
+        return thread
+
+    def samples_until(done: Callable[[Model], bool], seconds: float = 120) -> list[Model]:
+        seen, deadline = [], time.monotonic() + seconds
+        while not done(model := first.store.models.get("m")):
+            seen.append(model)
+            assert time.monotonic() < deadline, model
+            time.sleep(0.02)
+        return [*seen, model]
+
+    def searching(attempt: int) -> Callable[[Model], bool]:
+        return lambda m: m.progress.get("attempt") == attempt and m.progress.get("phase") == "searching"
+
+    try:
+        older = attempt("older", first)
+        samples_until(searching(1))  # the first attempt trains and bills
+        newer = attempt("newer", second)
+        seen = samples_until(searching(2))
+        older.join(30)
+        seen += samples_until(lambda m: "older" in ended)  # attempt 1 has stopped, attempt 2 still runs
+        first.store.models.move("m", ModelStatus.TRAINING, ModelStatus.CANCELLING)  # to end attempt 2 soon
+        cancelled = time.monotonic()
+        newer.join(60)
+        final = first.store.models.get("m")
+    finally:
+        first.store.models.move("m", ModelStatus.TRAINING, ModelStatus.CANCELLING)
+        for thread in threading.enumerate():
+            if thread.name.startswith("attempt-"):
+                thread.join(60)
+        second.close()
+        first.close()
+    assert ended["older"][0] is None and ended["older"][1] < cancelled  # replaced: it stopped, writing nothing
+    assert ended["newer"][0] is ModelStatus.CANCELLED
+    taken_over = next(k for k, m in enumerate(seen) if m.attempt == 2)
+    after = seen[taken_over:]
+    assert all(m.attempt == 2 and m.progress["attempt"] == 2 for m in after), [m.progress for m in after]
+    bills = [m.billed_seconds for m in after]
+    assert bills == sorted(bills), bills  # one attempt's bill, growing: never the other's in between
+    assert (final.status, final.attempt, final.progress["attempt"]) == (ModelStatus.CANCELLED, 2, 2)
+    assert bills[-1] <= final.billed_seconds <= 36

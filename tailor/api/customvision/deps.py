@@ -15,6 +15,7 @@ from ...customvision.predictions import CustomVisionPredictions
 from ...customvision.projects import ProjectService
 from ...customvision.stored import StoredPredictions
 from ...customvision.suggestions import SmartLabeler
+from ..paging import MAX_SKIP, bounded
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ def _services(request: Request) -> CustomVisionServices:
 
 
 CustomVision = Annotated[CustomVisionServices, Depends(_services)]
+MAX_TAKE = 256  # CUSTOMVISION.md: `take` is 50 by default, at most 256
+Take = Annotated[int, *bounded(0, MAX_TAKE, f"Images in one page, 0 to {MAX_TAKE}.")]
+Skip = Annotated[int, *bounded(0, MAX_SKIP, f"Images to skip, 0 to {MAX_SKIP}.")]
 
 
 def csv(value: str | None) -> list[str]:

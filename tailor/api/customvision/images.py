@@ -16,7 +16,7 @@ from ...customvision.errors import CustomVisionError
 from ...customvision.images import MAX_BATCH, MAX_IMAGE_BYTES, BoxIn, ImageFile, ImageIn
 from ...customvision.images import ImageOut as Outcome
 from .bodies import image_body, parse_json, read_limited
-from .deps import CustomVision, csv, files_url
+from .deps import CustomVision, Skip, Take, csv, files_url
 from .schemas import (
     ImageCreateResultOut,
     ImageCreateSummaryOut,
@@ -38,8 +38,6 @@ router = APIRouter(tags=["custom vision images"])
 # A full batch of base64 images: 4 bytes of text for every 3 of image, and room for names, tags and regions.
 MAX_BATCH_BODY = MAX_BATCH * MAX_IMAGE_BYTES * 4 // 3 + 4 * 1024 * 1024
 SMALL_JSON = 4 * 1024 * 1024
-Take = Annotated[int, Query(ge=0, le=256)]
-Skip = Annotated[int, Query(ge=0)]
 Order = Annotated[OrderBy, Query(alias="orderBy")]
 
 

@@ -13,7 +13,7 @@ from ...customvision.images import ImageFile
 from ...customvision.stored import PredictionQuery, TagRange
 from ...predictions import ImageUrl
 from .bodies import image_body, parse_json, read_limited
-from .deps import CustomVision, csv, files_url, owner
+from .deps import CustomVision, Skip, Take, csv, files_url, owner
 from .schemas import (
     BoundingBoxOut,
     DomainOut,
@@ -207,8 +207,8 @@ def get_image_performances(
     iteration_id: str,
     tag_ids: Annotated[str | None, Query(alias="tagIds")] = None,
     order_by: Annotated[OrderBy, Query(alias="orderBy")] = OrderBy.NEWEST,
-    take: Annotated[int, Query(ge=0, le=256)] = 50,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    take: Take = 50,
+    skip: Skip = 0,
 ) -> list[ImagePerformanceOut]:
     """The held-out images, each with the iteration's predictions."""
     base = files_url(request, project_id)

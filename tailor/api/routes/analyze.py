@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ...predictions import ImageProblem, ImageRejected, ImageUrl
 from ...predictions.images import check_size, too_large
-from ..deps import PredictionsDep
+from ..deps import NAME_SCHEMA, PredictionsDep
 from ..errors import ApiError, ErrorCode, InnerCode
 from ..schemas import AnalyzeOut, AnalyzeUrlIn, ErrorResponse
 
@@ -39,7 +39,9 @@ _BODY = {
 async def analyze(
     request: Request,
     service: PredictionsDep,
-    model_name: Annotated[str | None, Query(alias="model-name", description="The trained model to run.")] = None,
+    model_name: Annotated[
+        str | None, Query(alias="model-name", description="The trained model to run.", json_schema_extra=NAME_SCHEMA)
+    ] = None,
     features: Annotated[str | None, Query(description="Prebuilt features: not offered by Tailor.")] = None,
     api_version: Annotated[str, Query(alias="api-version")] = "",
 ) -> AnalyzeOut:

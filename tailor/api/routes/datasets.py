@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from ..deps import DatasetsDep, IfMatch, Skip, Top
+from ..deps import DatasetsDep, IfMatch, ResourceName, Skip, Top
 from ..paging import next_link
 from ..schemas import DatasetIn, DatasetOut, DatasetPage, DatasetPatchIn
 
@@ -12,7 +12,7 @@ router = APIRouter(tags=["datasets"])
 
 
 @router.put("/datasets/{name}", status_code=201, response_model=DatasetOut)
-def register_dataset(name: str, body: DatasetIn, service: DatasetsDep, response: Response) -> DatasetOut:
+def register_dataset(name: ResourceName, body: DatasetIn, service: DatasetsDep, response: Response) -> DatasetOut:
     """Register a dataset: every annotation file is read and validated; nothing is stored if one is invalid."""
     dataset = DatasetOut.of(service.register(name, body.to_spec()))
     response.headers["ETag"] = dataset.e_tag
@@ -20,7 +20,7 @@ def register_dataset(name: str, body: DatasetIn, service: DatasetsDep, response:
 
 
 @router.get("/datasets/{name}", response_model=DatasetOut)
-def get_dataset(name: str, service: DatasetsDep, response: Response) -> DatasetOut:
+def get_dataset(name: ResourceName, service: DatasetsDep, response: Response) -> DatasetOut:
     dataset = DatasetOut.of(service.get(name))
     response.headers["ETag"] = dataset.e_tag
     return dataset
@@ -28,7 +28,7 @@ def get_dataset(name: str, service: DatasetsDep, response: Response) -> DatasetO
 
 @router.patch("/datasets/{name}", response_model=DatasetOut)
 def update_dataset(
-    name: str, body: DatasetPatchIn, service: DatasetsDep, condition: IfMatch, response: Response
+    name: ResourceName, body: DatasetPatchIn, service: DatasetsDep, condition: IfMatch, response: Response
 ) -> DatasetOut:
     """Replace annotationFileUris or authentication (re-validated), merge customProperties; a new eTag."""
     dataset = DatasetOut.of(service.update(name, body.to_changes(service.get(name)), condition))
@@ -37,7 +37,7 @@ def update_dataset(
 
 
 @router.delete("/datasets/{name}", status_code=204)
-def delete_dataset(name: str, service: DatasetsDep, condition: IfMatch) -> Response:
+def delete_dataset(name: ResourceName, service: DatasetsDep, condition: IfMatch) -> Response:
     service.delete(name, condition)
     return Response(status_code=204)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from ..deps import ModelsDep, Skip, Top
+from ..deps import ModelsDep, ResourceName, Skip, Top
 from ..paging import next_link
 from ..schemas import ModelIn, ModelOut, ModelPage
 
@@ -12,25 +12,25 @@ router = APIRouter(tags=["models"])
 
 
 @router.put("/models/{name}", status_code=201, response_model=ModelOut, response_model_exclude_none=True)
-def train_model(name: str, body: ModelIn, service: ModelsDep, request: Request) -> ModelOut:
+def train_model(name: ResourceName, body: ModelIn, service: ModelsDep, request: Request) -> ModelOut:
     """Create a model (`notStarted`) and queue its training."""
     test = body.evaluation_parameters.test_dataset_name if body.evaluation_parameters else None
     return ModelOut.of(service.create(name, body.to_training(), test, owner=request.state.key_id))
 
 
 @router.get("/models/{name}", response_model=ModelOut, response_model_exclude_none=True)
-def get_model(name: str, service: ModelsDep) -> ModelOut:
+def get_model(name: ResourceName, service: ModelsDep) -> ModelOut:
     return ModelOut.of(service.get(name))
 
 
 @router.post("/models/{name}:cancel", status_code=202, response_model=ModelOut, response_model_exclude_none=True)
-def cancel_model(name: str, service: ModelsDep) -> ModelOut:
+def cancel_model(name: ResourceName, service: ModelsDep) -> ModelOut:
     """Stop a training: `cancelling`, then `cancelled` once the trainer reaches its next step."""
     return ModelOut.of(service.cancel(name))
 
 
 @router.delete("/models/{name}", status_code=204)
-def delete_model(name: str, service: ModelsDep) -> Response:
+def delete_model(name: ResourceName, service: ModelsDep) -> Response:
     """Only a model whose training has ended (succeeded, failed or cancelled) can be deleted."""
     service.delete(name)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ...blobs import ArtifactStore
 from ...errors import BlobNotFound, NotFound
-from ..deps import ArtifactsDep, EvaluationsDep, ModelsDep
+from ..deps import ArtifactsDep, EvaluationsDep, ModelsDep, ResourceName
 
 router = APIRouter(tags=["reports"])
 _MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -21,35 +21,40 @@ _PAGE, _JSON = "report.html", "report.json"
 
 
 @router.get("/models/{model}/evaluations/{name}/report", response_class=HTMLResponse)
-async def evaluation_report(model: str, name: str, service: EvaluationsDep, artifacts: ArtifactsDep) -> HTMLResponse:
+async def evaluation_report(
+    model: ResourceName, name: ResourceName, service: EvaluationsDep, artifacts: ArtifactsDep
+) -> HTMLResponse:
     """The evaluation's report as one self-contained HTML page (plots embedded)."""
     return await _page(artifacts, service.report_location(model, name))
 
 
 @router.get("/models/{model}/evaluations/{name}/report.json")
-def evaluation_report_json(model: str, name: str, service: EvaluationsDep, artifacts: ArtifactsDep) -> JSONResponse:
+def evaluation_report_json(
+    model: ResourceName, name: ResourceName, service: EvaluationsDep, artifacts: ArtifactsDep
+) -> JSONResponse:
     return JSONResponse(_read(artifacts, service.report_location(model, name)))
 
 
 @router.get("/models/{model}/evaluations/{name}/report/{file}")
-def evaluation_report_file(model: str, name: str, file: str, service: EvaluationsDep,
-                           artifacts: ArtifactsDep) -> Response:
+def evaluation_report_file(
+    model: ResourceName, name: ResourceName, file: str, service: EvaluationsDep, artifacts: ArtifactsDep
+) -> Response:
     return _file(artifacts, service.report_location(model, name), file)
 
 
 @router.get("/models/{model}/report", response_class=HTMLResponse)
-async def model_report(model: str, service: ModelsDep, artifacts: ArtifactsDep) -> HTMLResponse:
+async def model_report(model: ResourceName, service: ModelsDep, artifacts: ArtifactsDep) -> HTMLResponse:
     """The trained model's report: on its test dataset when training named one, else on its held-out images."""
     return await _page(artifacts, service.report_location(model))
 
 
 @router.get("/models/{model}/report.json")
-def model_report_json(model: str, service: ModelsDep, artifacts: ArtifactsDep) -> JSONResponse:
+def model_report_json(model: ResourceName, service: ModelsDep, artifacts: ArtifactsDep) -> JSONResponse:
     return JSONResponse(_read(artifacts, service.report_location(model)))
 
 
 @router.get("/models/{model}/report/{file}")
-def model_report_file(model: str, file: str, service: ModelsDep, artifacts: ArtifactsDep) -> Response:
+def model_report_file(model: ResourceName, file: str, service: ModelsDep, artifacts: ArtifactsDep) -> Response:
     return _file(artifacts, service.report_location(model), file)
 
 

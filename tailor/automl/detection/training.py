@@ -32,7 +32,8 @@ from ..budget import BudgetExhausted, BudgetLedger
 from ..detection_metrics import detection_performance
 from ..failures import TrainingCancelled, TrainingFailed
 from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
-from ..training import TrainingRequest, TrainingResult, flushing_denormals
+from ..devices import torch_device_name
+from ..training import TrainingRequest, TrainingResult, devices_of, flushing_denormals
 from .data import Targets, targets_of
 from .detector import DetectorConfig, write_detector
 from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, Resumable, detect, fit, predictions_of
@@ -113,7 +114,7 @@ def train_detector(request: TrainingRequest) -> TrainingResult:
     if request.should_stop():
         raise TrainingCancelled
     targets = targets_of(dataset, images, remap)
-    device = torch.device(request.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(torch_device_name(devices_of(request)[0]))  # one device: its search is not parallel yet
     with flushing_denormals():
         return _Training(request, class_names, backbones, images, targets, device).run()
 

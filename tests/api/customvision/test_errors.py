@@ -15,7 +15,8 @@ from azure.cognitiveservices.vision.customvision.training.models import (
     Region,
 )
 
-from tests.api.conftest import PREDICTION_KEY, TRAINING_KEY
+from tests.api.conftest import PREDICTION_KEY, TRAINING_KEY, Api
+from tests.images import png_header_only
 
 from .conftest import Tailor, jpeg, tree
 from .test_sdk import noisy_png
@@ -83,6 +84,9 @@ def test_images(tailor: Tailor) -> None:
         ImageFileCreateEntry(name="ok.jpg", contents=jpeg(tree("hemlock", 1)), tag_ids=[tag.id]),
         ImageFileCreateEntry(name="bad.jpg", contents=jpeg(tree("hemlock", 2)), tag_ids=[UNKNOWN])]))
     assert [i.status for i in mixed.images] == ["OK", "ErrorInvalidTag"]
+    # A 30,000 x 30,000 px bomb, past Pillow's own guard: a dimension, not a format.
+    bomb = trainer.create_images_from_data(project.id, png_header_only(30_000, 30_000))
+    assert not bomb.is_batch_successful and bomb.images[0].status == "ErrorImageDimensions"
     # 65 images in one batch: refused whole.
     entries = [ImageFileCreateEntry(name=f"{n}.jpg", contents=jpeg(tree("cherry", n))) for n in range(65)]
     code, message = refused(trainer.create_images_from_files, project.id, ImageFileCreateBatch(images=entries))
@@ -93,6 +97,23 @@ def test_images(tailor: Tailor) -> None:
                              regions=[Region(tag_id=tag.id, left=0.8, top=0.1, width=0.5, height=0.2)])]))
     assert code == "BadRequestImageRegions" and "images[0].regions[0]" in message
     assert trainer.get_image_count(project.id) == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [({"skip": 2**63}, "skip: must be an integer from 0 to 2147483647"), ({"skip": -1}, "from 0 to 2147483647"),
+     ({"take": 257}, "take: must be an integer from 0 to 256"), ({"take": "41448187657476569563136"}, "0 to 256")],
+)
+@pytest.mark.parametrize("listing", ["images", "images/tagged", "images/untagged",
+                                     f"iterations/{UNKNOWN}/performance/images"])
+def test_skip_and_take_out_of_range_are_bad_requests_naming_the_range(api: Api, listing: str, params: dict,
+                                                                      words: str) -> None:
+    headers = {"Training-Key": TRAINING_KEY}
+    base = "/customvision/v3.3/training/projects"
+    project = api.client.post(base, params={"name": "paging"}, headers=headers).json()["id"]
+    response = api.client.get(f"{base}/{project}/{listing}", params=params, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "BadRequest" and words in response.json()["message"]
 
 
 def test_training(tailor: Tailor) -> None:
