@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -11,11 +12,14 @@ from pathlib import Path
 from ..automl.devices import DevicePool, resolve_devices
 from ..blobs import ArtifactStore, BlobPolicy, BlobReader, Storage, open_storage
 from ..datasets import DatasetService
+from ..errors import BlobError
 from ..evaluations import evaluation_folder
 from ..models import model_folder
 from ..secrets import SecretBox, resolve_secret_box
 from ..settings import Settings
 from ..store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,10 +90,19 @@ class JobContext:
         return f"{evaluation_folder(model_name, evaluation_name)}/attempt-{attempt}"
 
     def keep(self, folder: Path, name: str) -> str:
-        """Upload `folder` to the storage as `name`, then remove it from this host; returns `name`."""
-        self.artifacts.upload(folder, name)
-        shutil.rmtree(folder, ignore_errors=True)
-        return name
+        """Upload `folder` to the storage as `name`; returns `name`. The folder leaves this host either way."""
+        try:
+            return self.artifacts.upload(folder, name)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def discard(self, name: str) -> None:
+        """Delete what `keep` stored as `name` when no record came to name it; a failure is only logged (the
+        objects go with their model's folder when the model is deleted)."""
+        try:
+            self.artifacts.delete(name)
+        except BlobError:
+            log.warning("%s is named by no record, but could not be deleted", name, exc_info=True)
 
     @property
     def _data_dir(self) -> Path:

@@ -74,13 +74,16 @@ def run_training(model_name: str, context: JobContext, stop: threading.Event | N
         artifact = context.keep(result.artifact_dir, context.artifact_name(model_name, attempt))
     except Exception:
         return _end(context, model_name, attempt, ModelStatus.FAILED, error=_unexpected(model_name))
-    return _end(
+    status = _end(
         context, model_name, attempt, ModelStatus.SUCCEEDED,
         billed_seconds=result.billed_seconds, performance=performance, artifact=artifact,
         progress={"phase": "succeeded", "attempt": attempt, "trialsDone": result.trials,
                   "bestValidationScore": round(result.best_score, 4),
                   "budgetUsedSeconds": round(result.billed_seconds, 1), **reported},
     )
+    if status is not ModelStatus.SUCCEEDED:  # cancelled meanwhile, or this attempt replaced: no record names it
+        context.discard(artifact)
+    return status
 
 
 def _unexpected(model_name: str) -> TrainingError:

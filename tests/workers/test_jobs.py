@@ -112,7 +112,7 @@ def test_a_trained_model_that_cannot_be_stored_fails_as_unknown(context: JobCont
     assert run_training("m", context) is ModelStatus.FAILED
     model = context.store.models.get("m")
     assert model.error.code is FailureCode.UNKNOWN and "quote incident" in model.error.message
-    assert model.artifact is None
+    assert model.artifact is None and not context.artifact_dir("m", 1).exists()  # nothing left on this host
 
 
 def test_two_live_attempts_racing_the_replaced_one_never_writes_over_the_newer(
