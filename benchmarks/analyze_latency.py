@@ -39,7 +39,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tailor.automl import TrainingRequest, train_classifier  # noqa: E402
 from tailor.automl.backbones import prepare_weights  # noqa: E402
-from tailor.blobs import Access, BlobPolicy, BlobReader  # noqa: E402
+from tailor.blobs import Access, ArtifactStore, BlobPolicy, BlobReader, LocalStorage  # noqa: E402
 from tailor.coco import AnnotationKind, Purpose, validate_coco  # noqa: E402
 from tailor.models import ModelStatus, TrainingParameters  # noqa: E402
 from tailor.predictions import decode  # noqa: E402
@@ -68,11 +68,14 @@ def train(root: Path) -> Path:
     coco = shapes_dataset(root / "shapes", classes=3, per_class=8)
     report = validate_coco([reader.annotation_file(str(coco), max_bytes=10**7)], AnnotationKind.CLASSIFICATION,
                            Purpose.TRAINING)
-    out = root / "data" / "models" / "shapes" / "attempt-1"
+    out = root / "work" / "shapes"
     result = train_classifier(TrainingRequest(report.dataset, reader.image_fetcher(Access()), 60.0, weights, out))
+    # Kept as a worker keeps it: in the embedded default's storage, which the service copies it from.
+    storage = LocalStorage(root / "data" / "storage")
+    artifact = ArtifactStore(storage, root / "work" / "cache", 1 << 30).upload(out, "models/shapes/attempt-1-bench")
     store = Store.connect(f"sqlite:///{root / 'data' / 'tailor.db'}")
     store.models.insert("shapes", TrainingParameters("shapes", 60 / 3600), None)
-    store.models.move("shapes", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=str(result.artifact_dir))
+    store.models.move("shapes", ModelStatus.NOT_STARTED, ModelStatus.SUCCEEDED, artifact=artifact)
     store.close()
     return result.artifact_dir
 

@@ -293,7 +293,7 @@ def test_a_worker_stopping_stops_its_training_within_a_step_and_hands_the_job_ba
                 return
             time.sleep(0.05)
         asked.append(time.monotonic())
-        ModelService(store, queue).cancel("m")
+        ModelService(store, queue, context.artifacts).cancel("m")
 
     canceller = threading.Thread(target=cancel_once_searching_again)
     canceller.start()
