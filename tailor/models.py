@@ -36,6 +36,7 @@ def model_folder(name: str) -> str:
     (`attempt-<n>-<random>/`) and its evaluations' outputs (`evaluations/<name>/attempt-<n>/`)."""
     return f"models/{name}"
 
+
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
 SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
 

@@ -14,8 +14,9 @@ dataset's `Access` says how its Azure blobs are authenticated. Limits are enforc
 
 Tailor's own objects (uploaded images, thumbnails, training snapshots, trained models, reports) live in a `Storage`
 (`open_storage`: the container of TAILOR_ARTIFACTS_URL, or of TAILOR_STORAGE_CONTAINER, at scale; `<data dir>/storage`
-on the embedded default), under `/`-separated keys. `storage.uri(key)` is `tailor://<key>`, which a reader given that storage reads like any other URI (limits
-apply; the data roots and the address guard do not), so a snapshot's COCO file can name its images by it:
+on the embedded default), under `/`-separated keys. `storage.uri(key)` is `tailor://<key>`, which a reader given that
+storage reads like any other URI (limits apply; the data roots and the address guard do not), so a snapshot's COCO
+file can name its images by it:
 
     storage = open_storage(settings)
     storage.put(f"projects/{project}/images/{image}.jpg", data, "image/jpeg")
