@@ -117,6 +117,17 @@ def config(connection: Connection | None, secrets: SecretBox | None = None) -> C
 
 
 @contextmanager
+def exclusively(engine: Engine) -> Iterator[None]:
+    """The migration lock held while the caller works through connections of its own (PostgreSQL). On SQLite,
+    nothing: its file lock already serialises writers, and holding it here would block the caller's own."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with _locked(engine):
+        yield
+
+
+@contextmanager
 def _locked(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that holds the database's migration lock until it commits or rolls back."""
     if engine.dialect.name == "postgresql":

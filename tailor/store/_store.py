@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -8,7 +10,7 @@ from ..secrets import SecretBox
 from ._database import Database
 from ._datasets import DatasetRecords
 from ._evaluations import EvaluationRecords
-from ._migrate import upgrade
+from ._migrate import exclusively, upgrade
 from ._models import ModelRecords
 from ._projects import ProjectRecords
 
@@ -43,6 +45,13 @@ class Store:
         """One `SELECT 1`: raises (SQLAlchemy's error) when the database cannot be reached now."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    @contextmanager
+    def exclusively(self) -> Iterator[None]:
+        """One process at a time in here, across hosts (PostgreSQL's lock that migrations take): for schema work
+        that others do in the same database, such as Optuna creating its tables."""
+        with exclusively(self.engine):
+            yield
 
     def close(self) -> None:
         self.engine.dispose()

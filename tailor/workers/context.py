@@ -44,6 +44,17 @@ class JobContext:
         return store
 
     @cached_property
+    def study_storage(self) -> str:
+        """The Optuna storage URL (the metadata database). Optuna creates its tables on first use, and two workers
+        doing so at once on one PostgreSQL fail (optuna#4621): each process prepares them once, under the lock."""
+        from ..automl.studies import prepare_study_storage  # optuna loads where trainings run
+
+        url = self.settings.resolved_database_url
+        with self.store.exclusively():
+            prepare_study_storage(url)
+        return url
+
+    @cached_property
     def storage(self) -> Storage:
         """Tailor's own storage: a container at scale, `<data dir>/storage` on the embedded default."""
         return open_storage(self.settings)

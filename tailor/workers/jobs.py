@@ -160,7 +160,7 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
             weights_dir=context.weights_dir,
             output_dir=context.artifact_dir(model_name, attempt),
             devices=devices,
-            study_storage=context.settings.resolved_database_url,
+            study_storage=context.study_storage,
             study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
             on_progress=watch.record,
             should_stop=watch.should_stop,
