@@ -5,7 +5,8 @@
     cpu:0,cpu:1     slots of the CPU: one trial process each, the CPU's threads shared between them
     (empty)         one device, the default: the GPU when there is one, else the CPU
 
-A training's exploring trials run side by side on its devices (automl/search.py); on one device nothing changes.
+A training's exploring trials run side by side on its devices (automl/search.py, automl/detection/training.py); on
+one device nothing changes.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ A trial process is started with a picklable `start(setup, device, slot, relay, s
 function it runs each trial with (`run_trial(trial) -> result`); results and exceptions travel back pickled
 (standard pickle: tensors are copied, not shared). It stops when the coordinator's `stop` event is set (cancels) or
 the coordinator is gone, and exits when the coordinator closes it.
+
+`optimize` is the coordinator's loop over them, shared by the classifier's search and the detector's exploration:
+one thread per device asking the study for trials while the caller's stopping rule allows, the results accepted one
+at a time, a cancel passed on to every process.
 """
 
 from __future__ import annotations
@@ -20,15 +24,21 @@ import logging
 import multiprocessing
 import os
 import pickle
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import optuna
+
+from .failures import TrainingCancelled
+
 log = logging.getLogger(__name__)
 
 CLOSE_SECONDS = 10.0  # a trial process told to close is terminated after this long
+POLL_SECONDS = 0.5  # how often the coordinator of trials on several devices looks for a cancel and reports progress
 
 
 class TrialProcessDied(RuntimeError):
@@ -186,3 +196,95 @@ class TrialProcesses:
                 chosen.process.join(CLOSE_SECONDS)
             chosen.conn.close()
         self._slots = []
+
+
+def log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else 0.0
+    log.info("trial %d %s in %.1f s: %s %s", trial.number, trial.state.name.lower(), seconds, trial.value, trial.params)
+
+
+def tell(
+    study: optuna.Study, trial: optuna.Trial, objective: Callable[[], float],
+    catch: tuple[type[BaseException], ...] = (),
+) -> optuna.trial.FrozenTrial:
+    """What study.optimize does with one trial's ending (`catch` as its argument of that name)."""
+    try:
+        value = objective()
+    except optuna.TrialPruned:
+        return study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    except catch as exc:
+        log.warning("trial %d failed: %s", trial.number, exc)
+        return study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    except BaseException:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
+    return study.tell(trial, value)
+
+
+def optimize(
+    study: optuna.Study,
+    processes: TrialProcesses,
+    *,
+    searching: Callable[[int], bool],
+    accept: Callable[[Any], float],
+    should_stop: Callable[[], bool],
+    on_ask: Callable[[optuna.Trial], None] = lambda trial: None,
+    on_poll: Callable[[], None] = lambda: None,
+    on_died: Callable[[int], None] = lambda slot: None,
+    targets: dict[str, Any] | None = None,
+    catch: tuple[type[BaseException], ...] = (),
+) -> None:
+    """The study's trials on `processes`, one thread per device, each asking for its next trial while
+    `searching(slot)` and running it on its device's process; `accept(result)` takes what a trial returned and gives the trial's
+    value. Asks (`on_ask` after each) and accepts run one at a time, under one lock. This thread meanwhile calls
+    `on_poll` and looks for a cancel every POLL_SECONDS: `should_stop()` sets `processes.stop`, which every process
+    sees at its next step, and TrainingCancelled is raised once they have all ended. `on_died(slot)` is told of a
+    process that ended during a trial (to close its device's block in the ledger). The first failure stops the
+    other devices' trials and is raised. Trials are asked for one at a time (ask and tell, not optimize): on
+    SQLite, which has no row locks, two threads asking at once could both take the same enqueued trial."""
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def run(slot: int, trial: optuna.Trial) -> float:
+        try:
+            result = processes.run(slot, trial, targets or {})
+        except TrialProcessDied:
+            on_died(slot)
+            raise
+        with lock:
+            return accept(result)
+
+    def explore(slot: int) -> None:
+        try:
+            while not failures and searching(slot):
+                with lock:
+                    trial = study.ask()
+                    on_ask(trial)
+                log_trial(study, tell(study, trial, lambda: run(slot, trial), catch))
+        except BaseException as exc:  # the others stop too; the first failure is the training's
+            failures.append(exc)
+            processes.stop.set()
+
+    threads = [threading.Thread(target=explore, args=(slot,), name=f"tailor-trials-{device}", daemon=True)
+               for slot, device in enumerate(processes.devices)]
+    for thread in threads:
+        thread.start()
+    cancelled = False
+    alive = threads
+    try:
+        while alive:
+            alive[0].join(POLL_SECONDS)
+            alive = [thread for thread in threads if thread.is_alive()]
+            if not cancelled and should_stop():
+                cancelled = True
+                processes.stop.set()
+            on_poll()
+    finally:
+        if alive:  # this thread failed (reporting progress, say): the trials stop at their next step
+            processes.stop.set()
+            for thread in alive:
+                thread.join(POLL_SECONDS * 20)
+    if cancelled:
+        raise TrainingCancelled
+    if failures:
+        raise failures[0]

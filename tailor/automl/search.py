@@ -14,7 +14,6 @@ the stopping rules stay here, and features computed on one device serve the othe
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from .features import FeatureCache, at_size
 from .failures import TrainingCancelled
 from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
 from .heads import HeadRecipe, fit_head
-from .parallel import Relay, Remote, TrialProcessDied, TrialProcesses
+from .parallel import Relay, Remote, TrialProcesses, log_trial, optimize
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -47,7 +46,6 @@ MAX_MEMBERS = 4  # an ensemble's members: each adds its backbone's cost to every
 TRAIN_COST = {Adaptation.FULL: 4.0, Adaptation.LAST_STAGES: 3.0, Adaptation.LINEAR_PROBE: 1.0}
 FINE_TUNE_SHARE = 0.5  # of the whole budget, at most, for one fine-tuning trial: the search must go on after it
 MIN_EPOCHS = 2
-POLL_SECONDS = 0.5  # how often the coordinator of trials on several devices looks for a cancel and reports progress
 
 
 @dataclass
@@ -96,26 +94,6 @@ def validation_score(probabilities: np.ndarray, targets: np.ndarray, *, multilab
 
 def average(scores: list[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack(scores), axis=0)
-
-
-def _log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else 0.0
-    log.info("trial %d %s in %.1f s: %s %s", trial.number, trial.state.name.lower(), seconds, trial.value, trial.params)
-
-
-def _tell(study: optuna.Study, trial: optuna.Trial, objective: Callable[[], float]) -> optuna.trial.FrozenTrial:
-    """What study.optimize does with one trial's ending (FloatingPointError caught, as its `catch` is here)."""
-    try:
-        value = objective()
-    except optuna.TrialPruned:
-        return study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-    except FloatingPointError as exc:
-        log.warning("trial %d failed: %s", trial.number, exc)
-        return study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    except BaseException:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        raise
-    return study.tell(trial, value)
 
 
 class Search:
@@ -176,7 +154,7 @@ class Search:
             self._run_on(study, processes)
             return
         while self.searching:
-            study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[_log_trial])
+            study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[log_trial])
             self.progress("searching")
 
     @property
@@ -186,60 +164,26 @@ class Search:
         return not self.ledger.exhausted and self.stale < self.patience and not perfect
 
     def _run_on(self, study: optuna.Study, processes: TrialProcesses) -> None:
-        """One thread per device, each asking the study for its next trial and running it on its device's process,
-        while this thread looks for a cancel (which stops every process at its next step) and reports progress.
-        Trials are asked for one at a time (ask and tell, not optimize): on SQLite, which has no row locks, two
-        threads asking at once could both take the same enqueued trial."""
-        lock = threading.Lock()  # the study's ask, the candidates, the best and the counts
-        failures: list[BaseException] = []
+        """The trials on one trial process per device (parallel.optimize), while this thread looks for a cancel and
+        reports progress; features computed on one device serve the others."""
+        reported = [-1]
 
-        def run(slot: int, trial: optuna.Trial) -> float:
-            try:
-                candidate: Candidate = processes.run(slot, trial, {"features": self.cache})
-            except TrialProcessDied:
-                self.ledger.release(slot)
-                raise
+        def accept(candidate: Candidate) -> float:
             candidate.backbone = self.backbones[candidate.backbone.name]  # one object per backbone (_add)
-            with lock:
-                self._add(candidate)
+            self._add(candidate)
             return candidate.score
 
-        def explore(slot: int) -> None:
-            try:
-                while not failures and self.searching:
-                    with lock:
-                        trial = study.ask()
-                        self.trials += 1
-                    _log_trial(study, _tell(study, trial, lambda: run(slot, trial)))
-            except BaseException as exc:  # the others stop too; the first failure is the training's
-                failures.append(exc)
-                processes.stop.set()
+        def counted(trial: optuna.Trial) -> None:
+            self.trials += 1
 
-        threads = [threading.Thread(target=explore, args=(slot,), name=f"tailor-trials-{device}", daemon=True)
-                   for slot, device in enumerate(processes.devices)]
-        for thread in threads:
-            thread.start()
-        cancelled, reported = False, -1
-        alive = threads
-        try:
-            while alive:
-                alive[0].join(POLL_SECONDS)
-                alive = [thread for thread in threads if thread.is_alive()]
-                if not cancelled and self.should_stop():
-                    cancelled = True
-                    processes.stop.set()
-                if len(self.candidates) != reported:
-                    reported = len(self.candidates)
-                    self.progress("searching")
-        finally:
-            if alive:  # this thread failed (reporting progress, say): the trials stop at their next step
-                processes.stop.set()
-                for thread in alive:
-                    thread.join(POLL_SECONDS * 20)
-        if cancelled:
-            raise TrainingCancelled
-        if failures:
-            raise failures[0]
+        def report() -> None:
+            if len(self.candidates) != reported[0]:
+                reported[0] = len(self.candidates)
+                self.progress("searching")
+
+        optimize(study, processes, searching=lambda slot: self.searching, accept=accept, should_stop=self.should_stop,
+                 on_ask=counted, on_poll=report, on_died=self.ledger.release, targets={"features": self.cache},
+                 catch=(FloatingPointError,))
 
     def score_of(self, scores: np.ndarray) -> float:
         rows = self.validated

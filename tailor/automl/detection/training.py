@@ -10,15 +10,23 @@ much of what a detector has learned), and the best epoch seen is the model. Belo
 images there is nothing to choose by, and with a budget that pays for little more than the first recipe's schedule
 nothing to spare (`searches`): the first recipe gets the whole budget, as `detection_recipe` does when it names one;
 with too few held-out images the last epoch is the model.
+
+With several devices (`TrainingRequest.devices`) the exploring trials run side by side, one trial process per
+device (automl.parallel, as the classifier's search does), when each device's part of the exploration pays for
+PARALLEL_EPOCHS epochs of the first recipe (a smaller budget explores on one device, as with one). Each device has its
+own timing probes and correction, and its part of the exploration (its own seconds in the ledger, EXPLORE_SHARE of
+the budget divided by the devices); the study, the best run and the stopping rule stay here. The best exploring run
+comes back with its optimiser and schedule (Resumable) and is continued here, on the first device.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +41,11 @@ from ..detection_metrics import detection_performance
 from ..failures import TrainingCancelled, TrainingFailed
 from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
 from ..devices import torch_device_name
+from ..parallel import Relay, Remote, TrialProcesses, optimize
 from ..training import TrainingRequest, TrainingResult, devices_of, flushing_denormals
 from .data import Targets, targets_of
 from .detector import DetectorConfig, write_detector
-from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, Resumable, detect, fit, predictions_of
+from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, Fitted, Resumable, detect, fit, predictions_of
 from .network import build_detector
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,7 @@ EXPLORE_SHARE = 0.3
 EXPLORE_EPOCHS = 3  # at most, per exploring trial
 EXPLORE_TRIALS = 3  # at least, when the budget allows: each then gets fewer epochs
 MIN_EPOCHS = 2  # below this a detector learns nothing: the notEnoughBudget minimum
+PARALLEL_EPOCHS = EXPLORE_EPOCHS  # a device joins the exploration when its part pays this many first-recipe epochs
 HOLD_OUT = 0.2
 # Fewer held-out images cannot tell recipes or epochs apart: mAP on them is mostly noise. Below it there is no
 # search, and the model is the schedule's last epoch (the best-scoring one on 7 held-out images was often an early
@@ -114,36 +124,49 @@ def train_detector(request: TrainingRequest) -> TrainingResult:
     if request.should_stop():
         raise TrainingCancelled
     targets = targets_of(dataset, images, remap)
-    device = torch.device(torch_device_name(devices_of(request)[0]))  # one device: its search is not parallel yet
     with flushing_denormals():
-        return _Training(request, class_names, backbones, images, targets, device).run()
+        return _Training(request, class_names, backbones, images, targets, devices_of(request)).run()
 
 
 class _Training:
+    """A detector's training; in a trial process (`start_exploring`), the exploring trials of one device."""
+
     def __init__(self, request: TrainingRequest, class_names: tuple[str, ...], backbones: dict[str, Backbone],
-                 images, targets: Targets, device: torch.device):
+                 images, targets: Targets, devices: tuple[str, ...], *, ledger: BudgetLedger | None = None,
+                 keep_last: bool | None = None):
         self.request, self.class_names, self.backbones = request, class_names, backbones
-        self.images, self.targets, self.device = images, targets, device
+        self.images, self.targets, self.devices = images, targets, devices
+        self.device = torch.device(torch_device_name(devices[0]))
         order = np.random.default_rng(request.seed).permutation(len(images))
         held = max(1, round(len(images) * HOLD_OUT)) if len(images) >= 5 else 0
         # Too few images to hold any out: validated on the training images (the report says so).
         self.valid = np.sort(order[:held]) if held else np.arange(len(images))
         self.train = np.sort(order[held:]) if held else np.arange(len(images))
-        self.ledger = BudgetLedger(request.budget_seconds, request.device_factor)
+        self.keep_last = len(self.valid) < MIN_VALIDATION_IMAGES if keep_last is None else keep_last
+        # A trial process's view of the shared ledger reads its deadlines in its own device's seconds.
+        self.own = ledger is not None
+        self.ledger = ledger or BudgetLedger(request.budget_seconds, request.device_factor)
         self.trials = 0
+        self._counting = threading.Lock()  # trial processes count their trials from threads of their own
         self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights of the best epoch
         self.resumable: tuple[float, DetectionRecipe, Resumable] | None = None  # the best exploring run, to continue
         self._deadline = math.inf  # the ledger reading at which the run in progress stops
         self._per_image: dict[int, float] = {}  # training seconds per image, by input size (probed)
         self._correction = 1.0  # measured epoch cost / estimated
+        self._probed_with: DetectionRecipe | None = None  # in a trial process: the recipe its sizes are timed with
 
     # -- the budget --------------------------------------------------------------------------------------------------
+
+    @property
+    def spent(self) -> float:
+        """What the deadlines are read against: the ledger's charge, or this device's in a trial process."""
+        return self.ledger.own_seconds if self.own else self.ledger.used_seconds
 
     def step(self) -> None:
         if self.request.should_stop():
             raise TrainingCancelled
         self.ledger.check()
-        if self.ledger.used_seconds >= self._deadline:
+        if self.spent >= self._deadline:
             raise BudgetExhausted
 
     def seconds_per_epoch(self, recipe: DetectionRecipe) -> float:
@@ -212,12 +235,16 @@ class _Training:
         try:
             budget = self.request.budget_seconds
             if fixed is None and searches(len(self.valid), self._steps_affordable(first)):
-                self._explore(first)
+                devices = self._exploring_devices(first)
+                if len(devices) > 1:
+                    self._explore_on(first, devices)
+                else:
+                    self._explore(first)
                 self._exploit(first)
             else:
                 # (Continuing on every image after validating was tried: a second schedule on the trained network
                 # cost more mAP than a fifth more images gave.)
-                self._train(first, until=budget)
+                self._keep(first, self._train(first, until=budget))
         except TrainingCancelled:
             raise TrainingCancelled(self.ledger.billed_seconds) from None
         if self.best is None:
@@ -237,27 +264,8 @@ class _Training:
         study.enqueue_trial(self._params(first))
 
         def objective(trial: optuna.Trial) -> float:
-            recipe = DetectionRecipe(
-                backbone=trial.suggest_categorical("backbone", sorted(self.backbones)),
-                min_size=trial.suggest_categorical("min_size", list(MIN_SIZES)),
-                # (The pyramid and head at ten times this.) Higher rates win the short exploring runs by going fast
-                # in the first epochs, and then lose the long one.
-                lr=trial.suggest_float("lr", 1e-4, 1e-3, log=True),
-                weight_decay=trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
-                augment=trial.suggest_categorical("augment", [0, 1, 2]),
-                epochs=EXPLORE_EPOCHS,
-            )
-            left = until - self.ledger.used_seconds
-            per_epoch = self.seconds_per_epoch(recipe)
-            if left < per_epoch:
-                raise optuna.TrialPruned("not enough of the exploration budget left for one epoch")
-            share = until / EXPLORE_TRIALS  # so that at least EXPLORE_TRIALS recipes are compared
-            epochs = max(1, min(EXPLORE_EPOCHS, int(min(left, share) / per_epoch)))
-            # Scheduled for what the winner will get: these epochs, and the budget left after the exploration.
-            planned = epochs + max(1, int((self.request.budget_seconds - until) / per_epoch))
-            # Until one recipe has finished an epoch, the whole budget is its limit: a model first, then choices.
-            limit = until if self.best is not None else self.request.budget_seconds
-            return self._train(replace(recipe, epochs=planned), until=limit, trial=trial, stop_after=epochs)
+            recipe, fitted = self.exploring(trial, has_model=self.best is not None)
+            return 0.0 if fitted is None else self._keep(recipe, fitted, exploring=True)
 
         def stop_when_spent(study: optuna.Study, _trial) -> None:
             if self.ledger.used_seconds >= until * 0.9:
@@ -266,36 +274,136 @@ class _Training:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study.optimize(objective, callbacks=[stop_when_spent], catch=(), n_trials=50)
 
+    def exploring(self, trial: optuna.Trial, *, has_model: bool) -> tuple[DetectionRecipe, Fitted | None]:
+        """One exploring trial on this device, within its part of the exploration (all of it on one device): the
+        recipe as scheduled and what it fitted (None: the budget ran out before one epoch)."""
+        whole = self.request.budget_seconds / self.ledger.devices  # this device's part of the budget
+        until = whole * EXPLORE_SHARE
+        recipe = DetectionRecipe(
+            backbone=trial.suggest_categorical("backbone", sorted(self.backbones)),
+            min_size=trial.suggest_categorical("min_size", list(MIN_SIZES)),
+            # (The pyramid and head at ten times this.) Higher rates win the short exploring runs by going fast
+            # in the first epochs, and then lose the long one.
+            lr=trial.suggest_float("lr", 1e-4, 1e-3, log=True),
+            weight_decay=trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
+            augment=trial.suggest_categorical("augment", [0, 1, 2]),
+            epochs=EXPLORE_EPOCHS,
+        )
+        if self._probed_with is not None:  # a trial process times each size on its device when a trial needs it
+            self._measure(self._probed_with, {recipe.min_size})
+        left = until - self.spent
+        per_epoch = self.seconds_per_epoch(recipe)
+        if left < per_epoch:
+            raise optuna.TrialPruned("not enough of the exploration budget left for one epoch")
+        # At least EXPLORE_TRIALS recipes compared, on all the devices together.
+        share = self.request.budget_seconds * EXPLORE_SHARE / EXPLORE_TRIALS
+        epochs = max(1, min(EXPLORE_EPOCHS, int(min(left, share) / per_epoch)))
+        # Scheduled for what the winner will get: these epochs, and the budget left after the exploration.
+        explored = self.request.budget_seconds * EXPLORE_SHARE  # on all the devices together
+        planned = epochs + max(1, int((self.request.budget_seconds - explored) / per_epoch))
+        # Until one recipe has finished an epoch, the whole budget is its limit: a model first, then choices.
+        limit = until if has_model else whole
+        recipe = replace(recipe, epochs=planned)
+        return recipe, self._train(recipe, until=limit, trial=trial, stop_after=epochs)
+
+    def _exploring_devices(self, first: DetectionRecipe) -> tuple[str, ...]:
+        """The devices the exploration runs on: as many as each pays PARALLEL_EPOCHS epochs of the first recipe
+        from its part of the exploration, one at least (the first recipe's own trial is that long)."""
+        per_device = PARALLEL_EPOCHS * self.seconds_per_epoch(first) * self.ledger.factor
+        fits = int(self.request.budget_seconds * EXPLORE_SHARE // max(per_device, 1e-9))
+        return self.devices[: max(1, min(len(self.devices), fits))]
+
+    def _explore_on(self, first: DetectionRecipe, devices: tuple[str, ...]) -> None:
+        """The exploration on one trial process per device (parallel.optimize): each runs `exploring` within its
+        part of it; this thread keeps the study, the best run and the stopping rule, and passes a cancel on."""
+        log.info("the exploration runs on %s", ", ".join(devices))
+        self.ledger = BudgetLedger(self.request.budget_seconds, self.request.device_factor, devices=len(devices),
+                                   shared=True)  # nothing charged before: the probes are not billed
+        until = self.request.budget_seconds * EXPLORE_SHARE
+        study = optuna.create_study(
+            storage=self.request.study_storage, study_name=self.request.study_name, direction="maximize",
+            # Constant liar: trials running side by side count as bad while they run, so that they differ.
+            sampler=optuna.samplers.TPESampler(seed=self.request.seed, constant_liar=True),
+            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+        )
+        study.enqueue_trial(self._params(first))
+        asked, reported = [0], [None]
+
+        def searching(slot: int) -> bool:
+            """The study's stopping rule, on each device's part of the exploration."""
+            spent = self.ledger.for_device(slot).own_seconds
+            return spent < until / len(devices) * 0.9 and asked[0] < 50 and not self.ledger.exhausted
+
+        def accept(explored: _Explored) -> float:
+            if explored.fitted is None:
+                return 0.0
+            if explored.fitted.state is None:  # its best epoch was its last
+                explored.fitted.state = explored.fitted.last.state  # type: ignore[union-attr]
+            return self._keep(explored.recipe, explored.fitted, exploring=True)
+
+        def counted(trial: optuna.Trial) -> None:
+            asked[0] += 1
+
+        def report() -> None:
+            now = (self.trials, None if self.best is None else self.best[0])
+            if now != reported[0]:
+                reported[0] = now
+                self._progress("training")
+
+        setup = _ExploringSetup(
+            replace(self.request, fetch=_no_fetch, on_progress=_no_progress, should_stop=_never),
+            self.class_names, self.backbones, self.images, self.targets, first, self.keep_last, self.ledger,
+        )
+        threads = max(1, torch.get_num_threads() // len(devices))  # a CPU's cores, or a GPU's feeders, shared
+        processes = TrialProcesses(devices, start_exploring, setup, threads=threads)
+        try:
+            optimize(study, processes, searching=searching, accept=accept, should_stop=self.request.should_stop,
+                     on_ask=counted, on_poll=report, on_died=self.ledger.release, targets={"training": self})
+        finally:
+            processes.close()
+
+    def has_model(self) -> bool:
+        """Whether a recipe has finished an epoch (asked by the trial processes)."""
+        return self.best is not None
+
+    def count_trial(self) -> None:
+        """A trial process trained a recipe, for some epochs or part of one (pruned or not: as on one device)."""
+        with self._counting:
+            self.trials += 1
+
     def _exploit(self, first: DetectionRecipe) -> None:
         """The rest of the budget continues the best exploring run where it stopped, its schedule stretched or shrunk
         to end (its learning rate at zero) when the budget does."""
         if self.resumable is None:  # no exploring run finished its epochs: the first recipe gets what is left
-            self._train(first, until=self.request.budget_seconds)
+            self._keep(first, self._train(first, until=self.request.budget_seconds))
             return
         _, recipe, resumable = self.resumable
         left = self.request.budget_seconds - self.ledger.used_seconds
         epochs = int(left / self.seconds_per_epoch(recipe))
         if epochs >= 1:
-            self._train(replace(recipe, epochs=resumable.epochs_done + epochs), until=self.request.budget_seconds,
-                        resume=resumable)
+            recipe = replace(recipe, epochs=resumable.epochs_done + epochs)
+            self._keep(recipe, self._train(recipe, until=self.request.budget_seconds, resume=resumable))
 
     def _train(self, recipe: DetectionRecipe, *, until: float, trial: optuna.Trial | None = None,
-               stop_after: int | None = None, resume: Resumable | None = None) -> float:
+               stop_after: int | None = None, resume: Resumable | None = None) -> Fitted | None:
+        """The recipe trained until the ledger reads `until` (None: not one epoch fitted)."""
         most = recipe.epochs if resume is None else math.inf  # a continued run's schedule was sized for the budget
         if stop_after is None and resume is None:
-            affordable = int((until - self.ledger.used_seconds) / self.seconds_per_epoch(recipe))
+            affordable = int((until - self.spent) / self.seconds_per_epoch(recipe))
             recipe = replace(recipe, epochs=max(1, min(recipe.epochs, affordable)))
 
         def replan(done: int, seconds: float) -> int:
             """The schedule ends where the budget does, by what the epochs so far really cost."""
-            left = until - self.ledger.used_seconds
+            left = until - self.spent
             return int(min(most, done + left / (seconds * self.ledger.factor)))
 
         if resume is None:
             self.trials += 1
+        # (In a trial process, numbered by the study: its own count is of its device's trials only.)
+        number = self.trials if trial is None or not self.own else trial.number + 1
         # The new layers' first weights come from torch's global generator: seeded here, so that a recipe and a seed
         # give the same network whatever was built before (the size probes build networks too).
-        torch.manual_seed(self.request.seed + self.trials)
+        torch.manual_seed(self.request.seed + number)
         network = self._network(recipe)
         self._deadline = until
 
@@ -311,21 +419,27 @@ class _Training:
             with self.ledger.holding_device():
                 fitted = fit(network, self.images, self.targets, self.train, self.valid, recipe,
                              class_names=self.class_names, device=self.device, step=self.step, on_epoch=on_epoch,
-                             seed=self.request.seed + self.trials, stop_after=stop_after, resume=resume,
-                             replan=replan, keep_last=len(self.valid) < MIN_VALIDATION_IMAGES)
+                             seed=self.request.seed + number, stop_after=stop_after, resume=resume,
+                             replan=replan, keep_last=self.keep_last)
         except BudgetExhausted:
-            return 0.0  # not one epoch fitted
+            return None  # not one epoch fitted
         except optuna.TrialPruned:
             raise
         finally:
             self._deadline = math.inf
         self._calibrate(recipe, fitted.seconds_per_epoch)
+        log.info("detector recipe %s: mAP@50 %.3f after %d epoch(s)", recipe, fitted.score, fitted.epochs_done)
+        return fitted
+
+    def _keep(self, recipe: DetectionRecipe, fitted: Fitted | None, *, exploring: bool = False) -> float:
+        """The run's best epoch kept when it is the best yet, and an exploring run to continue when it is the best
+        of those; its score (0 when it fitted nothing)."""
+        if fitted is None:
+            return 0.0
         if self.best is None or fitted.score >= self.best[0]:  # on a tie the later, longer-trained run
             self.best = (fitted.score, replace(recipe, epochs=fitted.best_epoch), fitted.state)
-        if stop_after is not None and fitted.last is not None and (
-                self.resumable is None or fitted.score > self.resumable[0]):
+        if exploring and fitted.last is not None and (self.resumable is None or fitted.score > self.resumable[0]):
             self.resumable = (fitted.score, recipe, fitted.last)
-        log.info("detector recipe %s: mAP@50 %.3f after %d epoch(s)", recipe, fitted.score, fitted.epochs_done)
         return fitted.score
 
     def _network(self, recipe: DetectionRecipe):
@@ -358,10 +472,89 @@ class _Training:
             self.class_names, recipe.backbone, self.backbones[recipe.backbone].timm_name, recipe.min_size,
             round(recipe.min_size * MAX_SIZE_FACTOR), recipe.to_json(),
             {"validationScore": score, "trials": self.trials, "billedSeconds": self.ledger.billed_seconds,
-             "heldOut": len(self.valid) if len(self.valid) < len(self.images) else 0},
+             "heldOut": len(self.valid) if len(self.valid) < len(self.images) else 0, "devices": self.ledger.devices},
         )
         write_detector(self.request.output_dir, network, config)
         self._progress("succeeded")
         thumbnails = {k: thumbnail(self.images[self.valid[k]]) for k in worst_detected(validated)}
         return TrainingResult(Path(self.request.output_dir), performance, self.ledger.billed_seconds, self.trials,
                               score, validated, thumbnails)
+
+
+@dataclass
+class _Explored:
+    """An exploring trial's run, sent back from its trial process."""
+
+    recipe: DetectionRecipe  # as scheduled
+    fitted: Fitted | None  # its `state` None when its best epoch was its last (the weights are `last.state` then)
+
+
+@dataclass(frozen=True)
+class _ExploringSetup:
+    """What a trial process needs to run exploring trials on its device (pickled once, when it starts)."""
+
+    request: TrainingRequest  # without its callables
+    class_names: tuple[str, ...]
+    backbones: dict[str, Backbone]
+    images: list
+    targets: Targets
+    first: DetectionRecipe  # the recipe whose batch the sizes are timed with
+    keep_last: bool
+    ledger: BudgetLedger  # a shared one, with an account per device
+
+
+def _no_fetch(url: str) -> bytes:
+    raise RuntimeError("a trial process loads no images: they come with its setup")
+
+
+def _no_progress(progress: dict) -> None:
+    pass
+
+
+def _never() -> bool:
+    return False
+
+
+def start_exploring(
+    setup: _ExploringSetup, device: str, slot: int, relay: Relay, should_stop: Callable[[], bool]
+) -> Callable[[optuna.Trial], _Explored]:
+    """In a trial process (automl.parallel): a training on `device`, charging its slot of the shared ledger, with
+    its own timing probes and their correction; it runs the exploring trials it is given."""
+    torch.set_flush_denormal(True)  # as the coordinator's training does (training.flushing_denormals)
+    on = torch.device(torch_device_name(device))
+    if on.type == "cuda":
+        torch.cuda.set_device(on)  # what runs on "the current device" runs on this one, and no context opens on cuda:0
+    training = _Training(replace(setup.request, should_stop=should_stop), setup.class_names, setup.backbones,
+                         setup.images, setup.targets, (device,), ledger=setup.ledger.for_device(slot),
+                         keep_last=setup.keep_last)
+    training._probed_with = setup.first
+    coordinator = Remote(relay, "training")
+
+    def run_trial(trial: optuna.Trial) -> _Explored:
+        began = training.trials
+        try:
+            recipe, fitted = training.exploring(trial, has_model=coordinator.has_model())
+        finally:
+            if training.trials > began:
+                coordinator.count_trial()
+        if fitted is not None:
+            fitted = _on_cpu(fitted)
+            if fitted.last is not None and fitted.best_epoch == fitted.epochs_done:
+                fitted.state = None  # type: ignore[assignment]  # the same weights as `last`: sent once
+        return _Explored(recipe, fitted)
+
+    return run_trial
+
+
+def _on_cpu(value):
+    """`value` with its tensors (an optimiser's state, say) on the CPU, to travel to the coordinator."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_on_cpu(v) for v in value)
+    if isinstance(value, (Fitted, Resumable)):
+        return replace(value, **{f: _on_cpu(getattr(value, f)) for f in ("state", "optimiser", "last")
+                                 if hasattr(value, f)})
+    return value
