@@ -34,7 +34,7 @@ def test_a_training_on_two_cpu_slots_runs_its_trials_side_by_side(tmp_path: Path
         assert run_training("m", context) is ModelStatus.SUCCEEDED
         model = context.store.models.get("m")
         assert 0 < model.billed_seconds <= 36
-        assert json.loads(Path(model.artifact, "config.json").read_text())["search"]["devices"] == 2
+        assert json.loads(context.artifacts.read(model.artifact, "config.json"))["search"]["devices"] == 2
         storage = settings.resolved_database_url
         [name] = [n for n in optuna.get_all_study_names(storage=storage) if n.startswith("m/attempt-1/")]
         trials = [t for t in optuna.load_study(study_name=name, storage=storage).trials if t.datetime_complete]
