@@ -54,6 +54,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return empty_database_url(request.param, tmp_path, postgres)
 
 
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A Store on `database_url` (both databases), closed after the test."""
+    store = Store.connect(database_url)
+    yield store
+    store.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with nothing in it, not even Tailor's tables or version table: a new SQLite file, or a PostgreSQL

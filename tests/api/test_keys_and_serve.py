@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -47,6 +48,20 @@ def test_configured_keys_are_split_for_rotation(tmp_path: Path) -> None:
     assert not (tmp_path / "training.key").exists()
 
 
+def wait_until_serving(process: subprocess.Popen[str], port: int, output: IO[str]) -> None:
+    """Until `tailor serve` answers /health on `port`; its `output` shown if it exits first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        assert process.poll() is None, output.read()
+        assert time.monotonic() < deadline, "tailor serve did not answer in 30 s"
+        time.sleep(0.2)
+
+
 def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
@@ -56,16 +71,7 @@ def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_
         [script, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "tailor serve did not answer in 30 s"
-            time.sleep(0.2)
+        wait_until_serving(process, port, process.stdout)
         key = (tmp_path / "data" / "training.key").read_text().strip()
         listed = requests.get(
             f"http://127.0.0.1:{port}/computervision/datasets",
@@ -138,16 +144,7 @@ def test_tailor_serve_logs_json_lines_that_carry_each_requests_id(tmp_path: Path
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "tailor serve did not answer in 30 s"
-            time.sleep(0.2)
+        wait_until_serving(process, port, process.stderr)
         url, params = f"http://127.0.0.1:{port}/computervision/datasets", {"api-version": VERSION}
         given = requests.get(url, params=params, headers={"Ocp-Apim-Subscription-Key": "k", "x-request-id": "trace-1"})
         made = requests.get(url, params=params, headers={"Ocp-Apim-Subscription-Key": "wrong"})

@@ -283,9 +283,7 @@ def test_azure_creates_a_private_container_and_keeps_the_content_type(azurite: A
 
 
 def test_azure_wrong_key_is_access_denied(azurite: Azurite) -> None:
-    wrong = azurite.connection_string.replace(
-        azurite.connection_string.split("AccountKey=")[1].split(";")[0], "d3Jvbmc=" * 11
-    )
+    wrong = _with_a_wrong_key(azurite.connection_string)
     storage = AzureStorage(wrong, f"own-{uuid.uuid4().hex[:12]}", timeout_s=5, retries=0)
     with pytest.raises(BlobAccessDenied, match="HTTP 403.*TAILOR_STORAGE_CONNECTION_STRING holds a current key"):
         storage.put(KEY, b"x")
@@ -315,9 +313,7 @@ def test_azure_check_of_an_unreachable_account_fails_at_once(azurite: Azurite) -
 
 
 def test_azure_check_with_a_wrong_key_is_access_denied(azurite: Azurite) -> None:
-    wrong = azurite.connection_string.replace(
-        azurite.connection_string.split("AccountKey=")[1].split(";")[0], "d3Jvbmc=" * 11
-    )
+    wrong = _with_a_wrong_key(azurite.connection_string)
     storage = AzureStorage(wrong, f"own-{uuid.uuid4().hex[:12]}", timeout_s=5, retries=0)
     with pytest.raises(BlobAccessDenied, match="tailor://: access denied"):
         storage.check()
@@ -334,3 +330,8 @@ def test_azure_malformed_connection_string_is_not_repeated() -> None:
     with pytest.raises(ValueError, match="connection string is malformed") as info:
         AzureStorage("not a connection string, secret-ish", "tailor")
     assert "secret-ish" not in str(info.value)
+
+
+def _with_a_wrong_key(connection_string: str) -> str:
+    """The connection string with another (well-formed) account key in place of Azurite's."""
+    return connection_string.replace(connection_string.split("AccountKey=")[1].split(";")[0], "d3Jvbmc=" * 11)

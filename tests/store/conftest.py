@@ -1,1 +1,1 @@
-from tests.databases import blank_database_url, database_url, postgres_url  # noqa: F401  (fixtures)
+from tests.databases import blank_database_url, database_url, postgres_url, store  # noqa: F401  (fixtures)

@@ -13,13 +13,6 @@ from tailor.store import Store
 TRAINING = TrainingParameters("fruit", 1.0)
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = Store.connect(database_url)
-    yield store
-    store.close()
-
-
 def test_a_model_moves_only_from_the_status_it_is_in(store: Store) -> None:
     made = store.models.insert("m", TRAINING, None)
     assert store.models.move("m", ModelStatus.TRAINING, ModelStatus.CANCELLING) is None

@@ -1,1 +1,1 @@
-from tests.databases import database_url, postgres_url  # noqa: F401  (fixtures)
+from tests.databases import database_url, postgres_url, store  # noqa: F401  (fixtures)

@@ -16,13 +16,6 @@ from tailor.workers.retries import give_up
 TRAINING = TrainingParameters("shapes", 0.01)
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = Store.connect(database_url)
-    yield store
-    store.close()
-
-
 def incident_of(message: str) -> str:
     found = re.search(r"quote incident (\w+) to find it in the worker log", message)
     assert found, message
