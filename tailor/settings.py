@@ -111,6 +111,13 @@ class Settings(BaseSettings):
             "`cpu:0,cpu:1`; default: one, the GPU when there is one."
         ),
     )
+    training_helpers: int = Field(
+        default=0, ge=0, le=64,
+        description=(
+            "Other workers a classifier training asks to join its search (PostgreSQL and Redis only); each gives way "
+            "to a queued job."
+        ),
+    )
 
     # Predictions (analyze): the model cache, batching and the images accepted.
     model_cache_size: int = Field(

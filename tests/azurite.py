@@ -54,6 +54,11 @@ class Azurite:
             blob.upload_blob(data, overwrite=True)
             return blob.url
 
+    def names(self, container: str) -> list[str]:
+        """The names of the blobs in `container`."""
+        with self._service() as service:
+            return list(service.get_container_client(container).list_blob_names())
+
     def sas_for(self, container: str, blob_name: str) -> str:
         """A read-only SAS token (no leading "?") for one blob, valid for an hour."""
         return generate_blob_sas(

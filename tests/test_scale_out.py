@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import optuna
 import psycopg
 import pytest
 import redis
 from cryptography.fernet import Fernet
 from PIL import Image
 
+from tailor.automl.joining import PARTICIPANT, SECONDS
 from tailor.workers.arq_worker import LEASE_SECONDS, MAX_TRIES
 from tests.api.conftest import free_port
 from tests.azurite import Azurite
@@ -102,9 +104,9 @@ class Cluster:
         self.apis.append(api)
         return api
 
-    def start_worker(self, name: str) -> Process:
+    def start_worker(self, name: str, **env: str) -> Process:
         log = self.root / f"{name}.{len(self.workers)}.log"
-        popen = subprocess.Popen([str(TAILOR), "worker"], env=self._host(name), stdout=log.open("wb"),
+        popen = subprocess.Popen([str(TAILOR), "worker"], env={**self._host(name), **env}, stdout=log.open("wb"),
                                  stderr=subprocess.STDOUT)
         worker = Process(name, popen, log)
         self.workers.append(worker)
@@ -308,3 +310,32 @@ def test_a_job_killed_on_every_try_ends_failed(cluster: Cluster) -> None:
     assert model["trainingCostInMinutes"] == 0
     # And it can be deleted: nothing holds it any more.
     assert call(a, "DELETE", "models/m5").status_code == 204
+
+
+def test_a_second_worker_joins_a_training_and_the_bill_stays_within_the_budget(
+    cluster: Cluster, azurite: Azurite
+) -> None:
+    a, b = cluster.apis
+    for worker in cluster.live_workers():
+        worker.stop()
+    cluster.start_worker("worker-1", TAILOR_TRAINING_HELPERS="1")
+    cluster.start_worker("worker-2", TAILOR_TRAINING_HELPERS="1")
+    create_model(a, "m6", "noisy")  # trains for its whole budget
+    host = worker_of(cluster, "m6")
+    model = wait_for(cluster, a, "m6", FINAL, 300)
+    assert model["status"] == "succeeded", (model, cluster.logs())
+    guest = next(w for w in cluster.live_workers() if w is not host)
+    assert "join_training" in guest.output() and " joins m6/attempt-1/" in guest.output(), cluster.logs()
+    database = cluster.env["TAILOR_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    study_name = next(name for name in optuna.get_all_study_names(database) if name.startswith("m6/attempt-1/"))
+    study = optuna.load_study(study_name=study_name, storage=database)
+    joined = [t for t in study.trials if PARTICIPANT in t.user_attrs and t.state.name == "COMPLETE"]
+    assert joined, [(t.number, t.state, t.user_attrs) for t in study.trials]
+    charged = {key: value for key, value in study.user_attrs.items() if key.startswith(SECONDS)}
+    assert len(charged) == 2 and all(seconds > 0 for seconds in charged.values()), charged
+    # Both workers' device-seconds are billed, once, within the budget.
+    assert min(BUDGET_HOURS * 3600, sum(charged.values())) - 2 <= billed_seconds(model) <= BUDGET_HOURS * 3600
+    # The candidates the guest left in Tailor's storage went with the training's end.
+    container = cluster.env["TAILOR_ARTIFACTS_URL"].rsplit("/", 1)[1]
+    assert not [name for name in azurite.names(container) if "-study/" in name]
+    assert analyze(b, "m6", _disc((220, 30, 30)))[0]["name"] == "class_0"

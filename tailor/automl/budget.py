@@ -7,6 +7,9 @@ it. What every trial reads (`used_seconds`, `exhausted`) counts every device's c
 included, so that all of them see the end of the budget at the same moment and stop at their next step, keeping
 their best checkpoint; whatever those last steps overshoot is not billed (`billed_seconds` is capped at the budget).
 
+Trials of the same training on other workers (automl/joining.py) charge their own ledgers; what they have charged
+comes in as one figure, `elsewhere` (set_elsewhere), counted in what every trial reads and in the bill.
+
 A ledger made with `shared=True` keeps its accounts in shared memory, for trial processes on other devices (started
 with multiprocessing's spawn; the ledger travels to them as an argument of the process). One clock serves them all:
 `time.monotonic` is the same clock in every process of a machine. There is no lock: each account is written by the
@@ -46,8 +49,9 @@ class BudgetLedger:
             context = multiprocessing.get_context("spawn")
             self._spent = context.RawArray("d", devices)
             self._since = context.RawArray("d", [math.nan] * devices)  # NaN: the device is not held
+            self._elsewhere = context.RawArray("d", 1)
         else:
-            self._spent, self._since = [0.0] * devices, [math.nan] * devices
+            self._spent, self._since, self._elsewhere = [0.0] * devices, [math.nan] * devices, [0.0]
 
     def for_device(self, slot: int) -> BudgetLedger:
         """The same ledger, charging device `slot` (0 .. devices - 1)."""
@@ -77,9 +81,22 @@ class BudgetLedger:
             self._since[slot] = math.nan
             self._spent[slot] += held
 
+    def set_elsewhere(self, seconds: float) -> None:
+        """What the other workers joined to this training have charged so far (their blocks in progress included)."""
+        self._elsewhere[0] = seconds
+
+    @property
+    def elsewhere_seconds(self) -> float:
+        return self._elsewhere[0]
+
     @property
     def used_seconds(self) -> float:
-        """Charged so far on every device, the blocks in progress included."""
+        """Charged so far on every device, the blocks in progress and the other workers' charges included."""
+        return self.local_seconds + self._elsewhere[0]
+
+    @property
+    def local_seconds(self) -> float:
+        """Charged so far on this ledger's own devices, the blocks in progress included."""
         spent = sum(self._spent[:])  # read first: a block that closes meanwhile is missed, never counted twice
         now = self.clock()
         running = sum(now - since for since in self._since[:] if not math.isnan(since))
@@ -100,8 +117,9 @@ class BudgetLedger:
 
     @property
     def spent_seconds(self) -> float:
-        """Charged by the blocks that have closed, on every device (overshoot included: see billed_seconds)."""
-        return sum(self._spent[:])
+        """Charged by the blocks that have closed, on every device, and by the other workers joined to the training
+        (overshoot included: see billed_seconds)."""
+        return sum(self._spent[:]) + self._elsewhere[0]
 
     @property
     def remaining_seconds(self) -> float:

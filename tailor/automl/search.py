@@ -14,10 +14,11 @@ the stopping rules stay here, and features computed on one device serve the othe
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import optuna
@@ -26,6 +27,7 @@ from PIL import Image
 from scipy.special import expit, softmax
 from sklearn.metrics import balanced_accuracy_score, log_loss
 
+from ..coco import CocoDataset
 from .artifact import Classifier
 from .backbones import Backbone, Preprocess, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
@@ -80,6 +82,17 @@ class Candidate:
         return {**recipe, "validationScore": self.score, "trial": self.trial}
 
 
+def sampler(seed: int | None, backbones: int, *, side_by_side: bool) -> optuna.samplers.TPESampler:
+    """The study's sampler: random trials (the standard probe of each backbone first) before TPE models the scores.
+    Side by side (several devices, other workers), the constant liar: trials that are running count as bad ones, so
+    that the trials asked for meanwhile differ from them."""
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=backbones + 2, constant_liar=side_by_side)
+
+
+def pruner() -> optuna.pruners.BasePruner:
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+
+
 def validation_score(probabilities: np.ndarray, targets: np.ndarray, *, multilabel: bool) -> float:
     """Balanced accuracy (mean per-class recall), so that a large class cannot hide the small ones; for multilabel
     models, the mean per-tag accuracy at 0.5. With a few validation images many recipes tie on accuracy; the
@@ -94,6 +107,33 @@ def validation_score(probabilities: np.ndarray, targets: np.ndarray, *, multilab
 
 def average(scores: list[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack(scores), axis=0)
+
+
+def labels_of(dataset: CocoDataset) -> Labels:
+    """The labelled images of `dataset` and their classes (a category without images is left out)."""
+    pairs = np.unique(dataset.annotation_images * len(dataset.categories) + dataset.annotation_categories)
+    rows, classes = pairs // len(dataset.categories), pairs % len(dataset.categories)
+    used = np.unique(classes)  # a category without images cannot be learned: it is left out of the model
+    remap = np.full(len(dataset.categories), -1)
+    remap[used] = np.arange(used.size)
+    images = np.unique(rows)
+    names = tuple(dataset.categories[c] for c in used.tolist())
+    if dataset.multilabel:
+        targets = np.zeros((images.size, used.size), dtype=np.int64)
+        targets[np.searchsorted(images, rows), remap[classes]] = 1
+        return Labels(images, targets, names, True)
+    first = np.searchsorted(rows, images)  # one category per image
+    return Labels(images, remap[classes[first]], names, False)
+
+
+class StudyHost(Protocol):
+    """A study opened to other workers (automl/joining.py `Host`)."""
+
+    def open(self, study: optuna.Study) -> None: ...
+
+    def collect(self) -> list[Candidate]: ...
+
+    def close(self) -> list[Candidate]: ...
 
 
 class Search:
@@ -128,21 +168,19 @@ class Search:
         self._forward_seconds: dict[tuple[str, int], float] = {}
         self.trials = 0
         self.stale = 0
+        self._adding = threading.Lock()
 
     def run(
-        self, *, storage: str | None = None, study_name: str | None = None, processes: TrialProcesses | None = None
+        self, *, storage: str | optuna.storages.BaseStorage | None = None, study_name: str | None = None,
+        processes: TrialProcesses | None = None, host: StudyHost | None = None,
     ) -> None:
         """The study, here or (`processes`) on one trial process per device; the ledger must then be a shared
-        one with an account for each of them."""
+        one with an account for each of them. With a `host`, other workers join the study too (automl/joining.py):
+        their candidates join this search's as they come, and the search waits for their last trials to end."""
+        side_by_side = processes is not None or host is not None
         study = optuna.create_study(
-            direction="maximize",
-            # Constant liar: trials running side by side count as bad while they run, so that they differ.
-            sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=len(self.backbones) + 2,
-                                               constant_liar=processes is not None),
-            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
-            storage=storage,
-            study_name=study_name,
-            load_if_exists=False,
+            direction="maximize", sampler=sampler(self.seed, len(self.backbones), side_by_side=side_by_side),
+            pruner=pruner(), storage=storage, study_name=study_name, load_if_exists=False,
         )
         # The standard probe on every backbone first, cheapest first, so that even a small budget ends with a model
         # and the ensemble has every backbone to choose from.
@@ -150,12 +188,31 @@ class Search:
             study.enqueue_trial(
                 {"backbone": backbone.name, "input_size": max(INPUT_SIZES), "c": 1.0, "adaptation": self.adaptations[0]}
             )
-        if processes is not None:
-            self._run_on(study, processes)
-            return
-        while self.searching:
-            study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[log_trial])
-            self.progress("searching")
+        if host is not None:
+            host.open(study)
+        try:
+            if processes is not None:
+                self._run_on(study, processes, host)
+                return
+            while self.searching:
+                study.optimize(self._objective, n_trials=1, catch=(FloatingPointError,), callbacks=[log_trial])
+                self._join(host)
+                self.progress("searching")
+        finally:
+            if host is not None:
+                for candidate in host.close():
+                    self._joined(candidate)
+
+    def _join(self, host: StudyHost | None) -> None:
+        """The candidates other workers' trials have made since the last look."""
+        if host is not None:
+            for candidate in host.collect():
+                self._joined(candidate)
+
+    def _joined(self, candidate: Candidate) -> None:
+        candidate.backbone = self.backbones[candidate.backbone.name]  # one object per backbone (_add)
+        self.trials += 1
+        self._add(candidate)
 
     @property
     def searching(self) -> bool:
@@ -163,7 +220,7 @@ class Search:
         perfect = self.best is not None and self.best.score >= self._perfect
         return not self.ledger.exhausted and self.stale < self.patience and not perfect
 
-    def _run_on(self, study: optuna.Study, processes: TrialProcesses) -> None:
+    def _run_on(self, study: optuna.Study, processes: TrialProcesses, host: StudyHost | None = None) -> None:
         """The trials on one trial process per device (parallel.optimize), while this thread looks for a cancel and
         reports progress; features computed on one device serve the others."""
         reported = [-1]
@@ -177,6 +234,7 @@ class Search:
             self.trials += 1
 
         def report() -> None:
+            self._join(host)
             if len(self.candidates) != reported[0]:
                 reported[0] = len(self.candidates)
                 self.progress("searching")
@@ -275,6 +333,10 @@ class Search:
                          self.ledger.own_seconds - started)
 
     def _add(self, candidate: Candidate) -> None:
+        with self._adding:  # trials on several devices, and other workers' candidates, end at once
+            self._add_unlocked(candidate)
+
+    def _add_unlocked(self, candidate: Candidate) -> None:
         self.candidates.append(candidate)
         if self.best is None or candidate.score > self.best.score + 1e-9:
             self.best = candidate

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import torch
 from PIL import Image
 
@@ -38,9 +39,10 @@ from .detection.fit import DetectionRecipe
 from .finetune import Adaptation
 from .heads import fit_head
 from .images import Fetch, load_images, thumbnail
+from .joining import Host, Invitation, describe, heartbeat_storage
 from .metrics import classification_performance
 from .parallel import TrialProcesses
-from .search import INPUT_SIZES, Candidate, Labels, Search, TrialSetup, average, start_trials
+from .search import INPUT_SIZES, Candidate, Labels, Search, TrialSetup, average, labels_of, start_trials
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class TrainingRequest:
     detection_recipe: DetectionRecipe | None = None  # detectors: train this one recipe instead of searching
     study_storage: str | None = None  # an Optuna storage URL (the metadata database), else in memory
     study_name: str | None = None
+    # Other workers may join the search (automl/joining.py): with a study storage that every worker reaches.
+    invitation: Invitation | None = None
     on_progress: Callable[[dict[str, Any]], None] = field(default=lambda progress: None)
     should_stop: Callable[[], bool] = field(default=lambda: False)
 
@@ -83,7 +87,7 @@ class TrainingResult:
 
 
 def train_classifier(request: TrainingRequest) -> TrainingResult:
-    labels = _labels(request.dataset)
+    labels = labels_of(request.dataset)
     backbones = available_backbones(request.weights_dir)
     if not backbones:
         raise TrainingFailed(FailureCode.UNKNOWN, "no pretrained backbone weights are installed on this worker")
@@ -131,6 +135,9 @@ def _train(
         should_stop=request.should_stop, on_progress=request.on_progress,
     )
     processes = None
+    host, storage = _host(request, labels, backbones, folds, ledger, minimum), request.study_storage
+    if host is not None:
+        storage = heartbeat_storage(request.study_storage)
     try:
         if len(devices) > 1:
             log.info("the search runs on %s", ", ".join(devices))
@@ -138,12 +145,14 @@ def _train(
                                request.adaptations, ledger)
             threads = max(1, torch.get_num_threads() // len(devices))  # a CPU's cores, or a GPU's feeders, shared
             processes = TrialProcesses(devices, start_trials, setup, threads=threads)
-        search.run(storage=request.study_storage, study_name=request.study_name, processes=processes)
+        search.run(storage=storage, study_name=request.study_name, processes=processes, host=host)
     except TrainingCancelled:
         raise TrainingCancelled(ledger.billed_seconds) from None  # billed once the trial's block has closed
     finally:
         if processes is not None:
             processes.close()
+        if isinstance(storage, optuna.storages.RDBStorage):
+            storage.engine.dispose()
     if search.best is None:
         raise TrainingFailed(
             FailureCode.NOT_ENOUGH_BUDGET,
@@ -164,20 +173,17 @@ def _train(
         raise TrainingCancelled(ledger.billed_seconds) from None
 
 
-def _labels(dataset: CocoDataset) -> Labels:
-    pairs = np.unique(dataset.annotation_images * len(dataset.categories) + dataset.annotation_categories)
-    rows, classes = pairs // len(dataset.categories), pairs % len(dataset.categories)
-    used = np.unique(classes)  # a category without images cannot be learned: it is left out of the model
-    remap = np.full(len(dataset.categories), -1)
-    remap[used] = np.arange(used.size)
-    images = np.unique(rows)
-    names = tuple(dataset.categories[c] for c in used.tolist())
-    if dataset.multilabel:
-        targets = np.zeros((images.size, used.size), dtype=np.int64)
-        targets[np.searchsorted(images, rows), remap[classes]] = 1
-        return Labels(images, targets, names, True)
-    first = np.searchsorted(rows, images)  # one category per image
-    return Labels(images, remap[classes[first]], names, False)
+def _host(request: TrainingRequest, labels: Labels, backbones: list[Backbone], folds, ledger: BudgetLedger,
+          minimum: float) -> Host | None:
+    """The study opened to other workers, when the request invites them and the budget pays each of them for
+    PARALLEL_PASSES passes of the cheapest backbone over the images (they compute their own features)."""
+    if request.invitation is None or request.study_storage is None:
+        return None
+    if request.budget_seconds < PARALLEL_PASSES * minimum * (ledger.devices + 1):
+        log.info("the budget is too small to share: the training runs on this worker alone")
+        return None
+    setup = describe(labels, folds, [b.name for b in backbones], request.seed, request.adaptations, ledger)
+    return Host(setup, ledger, request.invitation.exchange, request.invitation.invite)
 
 
 def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list[Backbone], n: int) -> float:

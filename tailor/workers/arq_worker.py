@@ -12,6 +12,7 @@ Ctrl-C) sets the job's stop flag, waits for the training to stop at its next ste
 spending a try. A job that runs past its time limit is given up the same way.
 
     worker(settings)    the arq Worker that `tailor worker` runs
+    join_training       a worker joining another's training (TAILOR_TRAINING_HELPERS, with PostgreSQL)
     ArqQueue            the API's side: one Redis pool, opened when the API starts, that every enqueue goes through
 """
 
@@ -39,6 +40,7 @@ from ..store import Store
 from .context import JobContext
 from .evaluation_job import run_evaluation
 from .jobs import run_training
+from .joining_job import run_join
 from .retries import MAX_TRIES, give_up
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ RETRY_SECONDS = 10  # a job that raised (the database unreachable) runs again af
 # Giving a job up is tried again while the database cannot be reached: for about ten minutes.
 GIVE_UP_TRIES, GIVE_UP_RETRY_SECONDS = 10, 60
 _PROBE_TIMEOUT_S = 1.0  # a look at the queue for /metrics: an unreachable Redis answers nothing quickly
+JOIN_PREFIX = "join:"  # the ids of the jobs that ask a worker to join another's training
+JOIN_EXPIRES = 24 * 3600  # a join not taken within a day is moot: its training has long ended
 REQUEUE_SECONDS = 5  # how often the API tries to queue its unfinished jobs again while Redis does not answer
 # What Redis not answering raises (a refused or timed-out connection, a Redis that is loading or read-only).
 _UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
@@ -75,6 +79,44 @@ async def evaluate_model(ctx: dict[str, Any], model_name: str, evaluation_name: 
     status = await _run(ctx, model_name, evaluation_name, EVALUATION_TIMEOUT,
                         lambda stop: run_evaluation(model_name, evaluation_name, context))
     return status.value if status is not None else None
+
+
+async def join_training(ctx: dict[str, Any], model_name: str, attempt: int, study_name: str) -> int:
+    """Join another worker's training (tailor.workers.joining_job). Run once: a joined worker that dies is not
+    replaced (the heartbeat fails its trial, which another participant runs again), and a failure here is the
+    host's to meet, not a reason to fail the model."""
+    context: JobContext = ctx["tailor"]
+    if ctx["job_try"] > 1:
+        return 0
+    settings = context.settings
+    stop = threading.Event()
+    renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
+    running = asyncio.ensure_future(asyncio.to_thread(
+        run_join, model_name, attempt, study_name, context, stop,
+        lambda: _others_waiting(settings.redis_url, settings.queue_name),
+    ))
+    try:
+        await asyncio.wait({running})
+    except asyncio.CancelledError:
+        stop.set()
+        await asyncio.wait({running})
+        raise
+    finally:
+        renewing.cancel()
+    try:
+        return running.result()
+    except Exception:
+        log.exception("joining the training of %s failed; the training goes on without this worker", model_name)
+        return 0
+
+
+def _others_waiting(url: str, queue_name: str) -> bool:
+    """Whether a training or an evaluation waits in the queue for a worker (a joined worker then gives way)."""
+    with Redis.from_url(url, socket_timeout=_PROBE_TIMEOUT_S, socket_connect_timeout=_PROBE_TIMEOUT_S) as redis:
+        job_ids = [job_id.decode() for job_id in redis.zrange(queue_name, 0, -1)]
+        waiting = [job_id for job_id in job_ids if not job_id.startswith(JOIN_PREFIX)]
+        started = redis.exists(*(in_progress_key_prefix + job_id for job_id in waiting)) if waiting else 0
+    return len(waiting) > started
 
 
 async def _run(
@@ -135,7 +177,16 @@ def worker(settings: Settings) -> Worker:
     open_storage(settings).close()  # a storage that cannot be opened (a bad TAILOR_ARTIFACTS_URL) stops it now
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["tailor"] = JobContext(settings)
+        loop, redis = asyncio.get_running_loop(), ctx["redis"]
+
+        def invite(model_name: str, attempt: int, study_name: str) -> None:  # from a training's thread
+            for k in range(settings.training_helpers):
+                job_id = f"{JOIN_PREFIX}{model_name}:{attempt}:{study_name}:{k}"
+                asyncio.run_coroutine_threadsafe(redis.enqueue_job(
+                    "join_training", model_name, attempt, study_name, _job_id=job_id, _expires=JOIN_EXPIRES,
+                ), loop).result(30)
+
+        ctx["tailor"] = JobContext(settings, invite=invite)
         ctx["tailor"].store  # connected now, not at the first job: the schema is migrated when the worker starts
         ctx["tailor"].device_pool  # one pool for the trainings this worker runs at once (TAILOR_DEVICES)
 
@@ -147,6 +198,7 @@ def worker(settings: Settings) -> Worker:
         functions=[
             func(train_model, name="train_model", max_tries=tries, timeout=JOB_TIMEOUT + _ARQ_MARGIN),
             func(evaluate_model, name="evaluate_model", max_tries=tries, timeout=EVALUATION_TIMEOUT + _ARQ_MARGIN),
+            func(join_training, name="join_training", max_tries=2, timeout=JOB_TIMEOUT + _ARQ_MARGIN),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=settings.queue_name,

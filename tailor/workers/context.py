@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 class JobContext:
     settings: Settings
     lane: int | None = None  # the in-process runner's job slot (DevicePool.lend)
+    # Queues the jobs that ask other workers to join a training: (model name, attempt, study name). Only arq workers
+    # have one (tailor.workers.joining_job).
+    invite: Callable[[str, int, str], None] | None = None
     # Resolved when the context is made, that is when a process starts: one at scale without TAILOR_SECRET_KEY
     # refuses to start (SecretKeyError) instead of failing its first private dataset.
     secrets: SecretBox = field(init=False, repr=False)

@@ -25,6 +25,7 @@ from ..errors import NotFound
 from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
+from .joining_job import StudyFiles, invitation, study_folder
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often a training looks for a cancel request and records its progress
@@ -162,10 +163,15 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
             devices=devices,
             study_storage=context.study_storage,
             study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
+            invitation=invitation(context, model_name, attempt, model.training.model_kind),
             on_progress=watch.record,
             should_stop=watch.should_stop,
         )
-        return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
+        try:
+            return (train_detector if model.training.model_kind is ModelKind.DETECTOR else train_classifier)(request)
+        finally:
+            if request.invitation is not None:  # the joined workers' candidates have been taken, or are moot
+                StudyFiles(context.storage, study_folder(model_name, attempt)).clear()
 
 
 def _end(context: JobContext, model_name: str, attempt: int, status: ModelStatus, **changes: Any) -> ModelStatus | None:

@@ -351,7 +351,7 @@ class _Training:
                 self._progress("training")
 
         setup = _ExploringSetup(
-            replace(self.request, fetch=_no_fetch, on_progress=_no_progress, should_stop=_never),
+            replace(self.request, fetch=_no_fetch, on_progress=_no_progress, should_stop=_never, invitation=None),
             self.class_names, self.backbones, self.images, self.targets, first, self.keep_last, self.ledger,
         )
         threads = max(1, torch.get_num_threads() // len(devices))  # a CPU's cores, or a GPU's feeders, shared
