@@ -92,22 +92,26 @@ def describe(labels: Labels, folds: list[tuple[np.ndarray, np.ndarray]], backbon
              adaptations: tuple[Adaptation, ...], ledger: BudgetLedger) -> dict[str, Any]:
     """What a joining worker must agree on with the host (a JSON user attribute of the study)."""
     return {
-        "seed": seed, "backbones": sorted(backbones), "adaptations": [a.value for a in adaptations],
+        "task": "classifier", "seed": seed, "backbones": sorted(backbones), "adaptations": [a.value for a in adaptations],
         "budgetSeconds": ledger.budget_seconds, "deviceFactor": ledger.factor,
         "images": len(labels.images), "classes": list(labels.class_names), "multilabel": labels.multilabel,
         "folds": [len(valid) for _, valid in folds],
     }
 
 
-class _Sync:
+class Participant:
     """A participant's ledger kept in step with the others': its own charge out, theirs in, every SYNC_SECONDS, in
-    a thread; `open` follows the study's OPEN attribute."""
+    a thread; `open` follows the study's OPEN attribute. `should_stop`: the study closed, or `stop` says so."""
 
-    def __init__(self, study: optuna.Study, ledger: BudgetLedger, participant: str):
-        self.study, self.ledger, self.participant = study, ledger, participant
+    def __init__(self, study: optuna.Study, ledger: BudgetLedger, participant: str,
+                 stop: Callable[[], bool] = lambda: False):
+        self.study, self.ledger, self.participant, self._asked_to_stop = study, ledger, participant, stop
         self.open = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def should_stop(self) -> bool:
+        return not self.open or self._asked_to_stop()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"tailor-join-{self.participant}", daemon=True)
@@ -145,22 +149,23 @@ class Host:
                  invite: Callable[[str], None]):
         self._setup, self._ledger, self._exchange, self._invite = setup, ledger, exchange, invite
         self._study: optuna.Study | None = None
-        self._sync: _Sync | None = None
+        self._sync: Participant | None = None
         self._taken: set[int] = set()
 
     def open(self, study: optuna.Study) -> None:
         self._study = study
         study.set_user_attr(SETUP, self._setup)
         study.set_user_attr(OPEN, True)
-        self._sync = _Sync(study, self._ledger, HOST)
+        self._sync = Participant(study, self._ledger, HOST)
         self._sync.start()
         try:
             self._invite(study.study_name)
         except Exception:  # the training goes on alone
             log.warning("no other worker could be asked to join %s", study.study_name, exc_info=True)
 
-    def collect(self) -> list[Candidate]:
-        """The joined workers' candidates that finished since the last call."""
+    def collect(self) -> list[Any]:
+        """What the joined workers' trials that finished since the last call left for the host (Candidates of a
+        classifier's search, explored runs of a detector's)."""
         assert self._study is not None
         try:
             optuna.storages.fail_stale_trials(self._study)
@@ -181,7 +186,7 @@ class Host:
                             trial.user_attrs.get(PARTICIPANT), exc_info=True)
         return found
 
-    def close(self) -> list[Candidate]:
+    def close(self) -> list[Any]:
         """Close the study to new trials, wait for the joined workers' trials still running (they stop at their next
         step; a dead one's is failed by the heartbeat), and return the candidates not yet collected. The ledger then
         holds every participant's charge."""
@@ -231,57 +236,84 @@ class JoinResult:
 
 
 def join_training(request: JoinRequest) -> JoinResult:
-    """Run trials of the study `request.study_name` until it closes, the budget is spent, or `should_stop`; each
-    finished trial's candidate is left in the exchange for the host. Returns what this worker did (nothing when the
-    study never opened or this worker cannot run its trials: it says why in the log)."""
-    storage = heartbeat_storage(request.study_storage)
-    try:
-        setup = _wait_for_setup(storage, request)
-        if setup is None:
-            return JoinResult(0, 0.0)
+    """Run trials of the classifier study `request.study_name` until it closes, the budget is spent, or
+    `should_stop`; each finished trial's candidate is left in the exchange for the host. Returns what this worker
+    did (nothing when the study never opened or this worker cannot run its trials: it says why in the log)."""
+
+    def prepare(setup: dict[str, Any], participant: Participant) -> Objective | str:
         labels = labels_of(request.dataset)  # as the host reads it: both sides must label alike
         backbones = [b for b in available_backbones(request.weights_dir) if b.name in setup["backbones"]]
         folds = validation_folds(labels.targets, multilabel=labels.multilabel, seed=setup["seed"])
         mismatch = _mismatch(setup, labels, [b.name for b in backbones], folds)
         if mismatch:
-            log.warning("%s does not join %s: %s", request.participant, request.study_name, mismatch)
-            return JoinResult(0, 0.0)
+            return mismatch
         images = load_images(request.dataset.image_urls, request.fetch)
         images = [images[i] for i in labels.images.tolist()]
-        study = optuna.load_study(
-            study_name=request.study_name, storage=storage,
-            sampler=sampler(None, len(backbones), side_by_side=True), pruner=pruner(),
-        )
-        ledger = BudgetLedger(setup["budgetSeconds"], setup["deviceFactor"])
-        sync = _Sync(study, ledger, request.participant)
-        sync.sync()
         device = torch.device(torch_device_name(request.device or ("cuda" if torch.cuda.is_available() else "cpu")))
         search = Search(
             labels=labels, images=images, cache=FeatureCache(images, request.weights_dir, device), backbones=backbones,
-            ledger=ledger, folds=folds, weights_dir=request.weights_dir, device=device, seed=setup["seed"],
-            patience=0, adaptations=tuple(Adaptation(a) for a in setup["adaptations"]),
-            should_stop=lambda: request.should_stop() or not sync.open, on_progress=lambda progress: None,
+            ledger=participant.ledger, folds=folds, weights_dir=request.weights_dir, device=device,
+            seed=setup["seed"], patience=0, adaptations=tuple(Adaptation(a) for a in setup["adaptations"]),
+            should_stop=participant.should_stop, on_progress=lambda progress: None,
         )
-        trials = 0
+
+        def objective(trial: optuna.Trial) -> tuple[float, Candidate]:
+            candidate = search.candidate(trial)
+            return candidate.score, candidate
+
+        return objective
+
+    return take_part(request, prepare, lambda setup: sampler(None, len(setup["backbones"]), side_by_side=True))
+
+
+Objective = Callable[[optuna.Trial], tuple[float, Any]]
+Prepare = Callable[[dict[str, Any], Participant], Objective | str]
+
+
+def take_part(
+    request: JoinRequest, prepare: Prepare, sampler_of: Callable[[dict[str, Any]], optuna.samplers.BaseSampler],
+    keep_going: Callable[[BudgetLedger], bool] = lambda ledger: True,
+) -> JoinResult:
+    """A joined worker's loop, for either kind of training: wait for the study to open, `prepare(setup,
+    participant)` the trials (or say why this worker cannot run them), then run them one at a time while the study
+    is open, the budget lasts, `keep_going(ledger)` and not `should_stop`. An objective returns the trial's score
+    and what the host keeps of it (None: nothing), which goes through the exchange."""
+    storage = heartbeat_storage(request.study_storage)
+    try:
+        setup = _wait_for_setup(storage, request)
+        if setup is None:
+            return JoinResult(0, 0.0)
+        study = optuna.load_study(study_name=request.study_name, storage=storage, sampler=sampler_of(setup),
+                                  pruner=pruner())
+        participant = Participant(study, BudgetLedger(setup["budgetSeconds"], setup["deviceFactor"]),
+                                  request.participant, request.should_stop)
+        participant.sync()
+        prepared = prepare(setup, participant)
+        if isinstance(prepared, str):
+            log.warning("%s does not join %s: %s", request.participant, request.study_name, prepared)
+            return JoinResult(0, 0.0)
+        run = prepared
 
         def objective(trial: optuna.Trial) -> float:
             trial.set_user_attr(PARTICIPANT, request.participant)
-            candidate = search.candidate(trial)
-            name = f"trial-{trial.number}"
-            request.exchange.put(name, pickle.dumps(candidate, protocol=pickle.HIGHEST_PROTOCOL))
-            trial.set_user_attr(CANDIDATE, name)
-            return candidate.score
+            score, kept = run(trial)
+            if kept is not None:
+                name = f"trial-{trial.number}"
+                request.exchange.put(name, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+                trial.set_user_attr(CANDIDATE, name)
+            return score
 
-        sync.start()
+        trials, ledger = 0, participant.ledger
+        participant.start()
         log.info("%s joins %s", request.participant, request.study_name)
         try:
-            while sync.open and not ledger.exhausted and not request.should_stop():
+            while participant.open and not ledger.exhausted and keep_going(ledger) and not request.should_stop():
                 trials += 1
                 study.optimize(objective, n_trials=1, catch=(FloatingPointError,), callbacks=[log_trial])
         except TrainingCancelled:
             pass  # the study closed, or this worker was asked to stop: the trial in progress ended failed
         finally:
-            sync.stop()
+            participant.stop()
         log.info("%s leaves %s after %d trials, %.1f s charged", request.participant, request.study_name, trials,
                  ledger.local_seconds)
         return JoinResult(trials, ledger.local_seconds)

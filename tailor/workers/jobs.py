@@ -163,7 +163,7 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
             devices=devices,
             study_storage=context.study_storage,
             study_name=f"{model_name}/attempt-{attempt}/{uuid.uuid4().hex[:8]}",
-            invitation=invitation(context, model_name, attempt, model.training.model_kind),
+            invitation=invitation(context, model_name, attempt),
             on_progress=watch.record,
             should_stop=watch.should_stop,
         )

@@ -1,4 +1,4 @@
-"""A worker joining another worker's classifier training (automl/joining.py), and the host's invitation to do so.
+"""A worker joining another worker's training (automl/joining.py), and the host's invitation to do so.
 
 A training whose worker has an `invite` (arq workers, with PostgreSQL: TAILOR_TRAINING_HELPERS) opens its study
 and queues that many `join_training` jobs. A worker that takes one loads the same dataset, runs trials on its
@@ -52,10 +52,10 @@ class StudyFiles:
             log.warning("the study files under %s could not be deleted", self._folder, exc_info=True)
 
 
-def invitation(context: JobContext, model_name: str, attempt: int, kind: ModelKind) -> Invitation | None:
+def invitation(context: JobContext, model_name: str, attempt: int) -> Invitation | None:
     """The training's invitation to other workers, when this worker can send one: an invite from the arq worker,
-    helpers asked for, a database every worker reaches (PostgreSQL), and a classifier."""
-    if context.invite is None or context.settings.training_helpers < 1 or kind is not ModelKind.CLASSIFIER:
+    helpers asked for, and a database every worker reaches (PostgreSQL)."""
+    if context.invite is None or context.settings.training_helpers < 1:
         return None
     if not context.settings.resolved_database_url.startswith("postgresql"):
         log.warning("TAILOR_TRAINING_HELPERS needs PostgreSQL (SQLite is one host's file): %s trains alone", model_name)
@@ -69,6 +69,7 @@ def run_join(model_name: str, attempt: int, study_name: str, context: JobContext
              others_waiting: Callable[[], bool] = lambda: False) -> int:
     """Join the training of `model_name` at `attempt` (its study `study_name`); returns the trials run here."""
     from ..automl.backbones import prepare_weights
+    from ..automl.detection.joining import join_exploration
     from ..automl.joining import JoinRequest, join_training
 
     watch = _JoinWatch(context, model_name, attempt, stop, others_waiting)
@@ -90,7 +91,8 @@ def run_join(model_name: str, attempt: int, study_name: str, context: JobContext
             participant=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
             device=devices[0] if devices else None, should_stop=watch.should_stop,
         )
-        return join_training(request).trials
+        detector = model.training.model_kind is ModelKind.DETECTOR
+        return (join_exploration if detector else join_training)(request).trials
 
 
 class _JoinWatch:

@@ -1,6 +1,7 @@
 """One training on two workers: the host opens its study (PostgreSQL, which every worker reaches) and a second worker
-joins it, runs trials on its own device and hands back their candidates; the bill, every worker's device-seconds,
-stays within the budget. Here the second worker is a thread with its own reading of the same dataset."""
+joins it, runs trials on its own device and hands back their candidates (a classifier's) or explored runs (a
+detector's); the bill, every worker's device-seconds, stays within the budget. Here the second worker is a thread
+with its own reading of the same dataset."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import pytest
 from tailor.automl import TrainingRequest, train_classifier
 from tailor.automl import joining
 from tailor.automl.budget import BudgetLedger
+from tailor.automl.detection import Detector, train_detector
+from tailor.automl.detection import training as detection_training
+from tailor.automl.detection.joining import join_exploration
 from tailor.automl.joining import (
     CANDIDATE, OPEN, PARTICIPANT, SECONDS, Host, Invitation, JoinRequest, JoinResult, heartbeat_storage,
     join_training,
@@ -23,7 +27,7 @@ from tailor.automl.studies import prepare_study_storage
 from tailor.blobs import Access, BlobPolicy, BlobReader
 from tailor.coco import AnnotationKind, Purpose, validate_coco
 from tests.databases import postgres_url  # noqa: F401  (the session's PostgreSQL database)
-from tests.images import shapes_dataset
+from tests.images import boxes_dataset, shapes_dataset
 
 READER = BlobReader(BlobPolicy.local_user())
 
@@ -128,3 +132,42 @@ def test_a_worker_that_reads_the_dataset_differently_does_not_join(
         assert join_training(request) == JoinResult(0, 0.0)
     assert "worker-c does not join another-dataset: it has the backbones" in caplog.text
     assert study.trials == []
+
+
+def test_a_second_worker_joins_a_detectors_exploration_and_the_host_continues_the_best_run(
+    tmp_path: Path, weights_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    # A search on 4 images within a budget of seconds (as tests/automl/test_detection_devices.py), shared by two.
+    monkeypatch.setattr(detection_training, "TARGET_STEPS", 5)
+    monkeypatch.setattr(detection_training, "MIN_VALIDATION_IMAGES", 2)
+    monkeypatch.setattr(detection_training, "PARALLEL_EPOCHS", 1)
+    monkeypatch.setattr(detection_training, "EXPLORE_SHARE", 0.75)  # time for the second worker to start and join
+    prepare_study_storage(postgres_url)
+    coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=2, size=(96, 72))
+    dataset = validate_coco([READER.annotation_file(str(coco), max_bytes=10**7)], AnnotationKind.DETECTION,
+                            Purpose.TRAINING).dataset
+    files, budget = Files(), 40.0
+    joined: list[JoinResult] = []
+    threads: list[threading.Thread] = []
+
+    def invite(study_name: str) -> None:
+        request = JoinRequest(dataset, READER.image_fetcher(Access()), weights_dir, postgres_url, study_name, files,
+                              "worker-b")
+        threads.append(threading.Thread(target=lambda: joined.append(join_exploration(request))))
+        threads[-1].start()
+
+    result = train_detector(TrainingRequest(
+        dataset, READER.image_fetcher(Access()), budget, weights_dir, tmp_path / "model", study_storage=postgres_url,
+        study_name="joined-exploration", invitation=Invitation(files, invite),
+    ))
+    for thread in threads:
+        thread.join(60)
+    assert len(joined) == 1 and joined[0].trials >= 1 and joined[0].charged_seconds > 0, joined
+    study = optuna.load_study(study_name="joined-exploration", storage=postgres_url)
+    theirs = [t for t in study.trials if t.user_attrs.get(PARTICIPANT) == "worker-b"]
+    assert any(t.user_attrs.get(CANDIDATE) in files.kept for t in theirs), [(t.number, t.state) for t in theirs]
+    charged = {key: value for key, value in study.user_attrs.items() if key.startswith(SECONDS)}
+    # The exploration's share is counted across both workers: the joined one stayed within it.
+    assert charged[SECONDS + "worker-b"] <= budget * detection_training.EXPLORE_SHARE + 10, charged
+    assert joined[0].charged_seconds <= result.billed_seconds <= budget
+    assert Detector.load(result.artifact_dir).class_names == ("disc", "square")

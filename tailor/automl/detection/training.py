@@ -40,6 +40,7 @@ from ..budget import BudgetExhausted, BudgetLedger
 from ..detection_metrics import detection_performance
 from ..failures import TrainingCancelled, TrainingFailed
 from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
+from ..joining import Host, heartbeat_storage
 from ..devices import torch_device_name
 from ..parallel import Relay, Remote, TrialProcesses, optimize
 from ..training import TrainingRequest, TrainingResult, devices_of, flushing_denormals
@@ -109,14 +110,19 @@ def schedule_epochs(train_images: int, batch_size: int) -> int:
     return max(DEFAULT_RECIPE.epochs, math.ceil(TARGET_STEPS / math.ceil(train_images / batch_size)))
 
 
-def train_detector(request: TrainingRequest) -> TrainingResult:
-    dataset = request.dataset
+def classes_of(dataset) -> tuple[tuple[str, ...], np.ndarray]:
+    """The categories that have boxes, and each category's class index (-1: none)."""
     used = np.unique(dataset.annotation_categories)
     if used.size == 0:
         raise TrainingFailed(FailureCode.DATASET_CORRUPT, "the dataset has no boxes: there is nothing to learn")
     remap = np.full(len(dataset.categories), -1)
     remap[used] = np.arange(used.size)
-    class_names = tuple(dataset.categories[c] for c in used.tolist())
+    return tuple(dataset.categories[c] for c in used.tolist()), remap
+
+
+def train_detector(request: TrainingRequest) -> TrainingResult:
+    dataset = request.dataset
+    class_names, remap = classes_of(dataset)
     backbones = {b.name: b for b in available_backbones(request.weights_dir)}
     if not backbones:
         raise TrainingFailed(FailureCode.UNKNOWN, "no pretrained backbone weights are installed on this worker")
@@ -148,6 +154,7 @@ class _Training:
         self.ledger = ledger or BudgetLedger(request.budget_seconds, request.device_factor)
         self.trials = 0
         self._counting = threading.Lock()  # trial processes count their trials from threads of their own
+        self._accepting = threading.Lock()
         self.best: tuple[float, DetectionRecipe, dict] | None = None  # score, recipe, weights of the best epoch
         self.resumable: tuple[float, DetectionRecipe, Resumable] | None = None  # the best exploring run, to continue
         self._deadline = math.inf  # the ledger reading at which the run in progress stops
@@ -256,9 +263,11 @@ class _Training:
 
     def _explore(self, first: DetectionRecipe) -> None:
         until = self.request.budget_seconds * EXPLORE_SHARE
+        host = self._host(first, 1)
+        storage = self._study_storage(host)
         study = optuna.create_study(
-            storage=self.request.study_storage, study_name=self.request.study_name, direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=self.request.seed),
+            storage=storage, study_name=self.request.study_name, direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=self.request.seed, constant_liar=host is not None),
             pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
         )
         study.enqueue_trial(self._params(first))
@@ -268,11 +277,65 @@ class _Training:
             return 0.0 if fitted is None else self._keep(recipe, fitted, exploring=True)
 
         def stop_when_spent(study: optuna.Study, _trial) -> None:
+            self._take(host)
             if self.ledger.used_seconds >= until * 0.9:
                 study.stop()
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(objective, callbacks=[stop_when_spent], catch=(), n_trials=50)
+        if host is not None:
+            host.open(study)
+        try:
+            study.optimize(objective, callbacks=[stop_when_spent], catch=(), n_trials=50)
+        finally:
+            self._close(host, storage)
+
+    def _host(self, first: DetectionRecipe, devices: int) -> Host | None:
+        """The exploration opened to other workers (automl/joining.py), when the request invites them and the
+        exploration pays each participant PARALLEL_EPOCHS epochs of the first recipe; made with the ledger the
+        exploration charges."""
+        request = self.request
+        if request.invitation is None or request.study_storage is None:
+            return None
+        per_participant = PARALLEL_EPOCHS * self.seconds_per_epoch(first) * self.ledger.factor
+        if request.budget_seconds * EXPLORE_SHARE < per_participant * (devices + 1):
+            log.info("the exploration is too small to share: it runs on this worker alone")
+            return None
+        setup = {
+            "task": "detector", "seed": request.seed, "backbones": sorted(self.backbones),
+            "first": {**self._params(first), "epochs": first.epochs, "batch_size": first.batch_size},
+            "keepLast": self.keep_last, "images": len(self.images), "classes": list(self.class_names),
+            "train": len(self.train), "budgetSeconds": request.budget_seconds, "deviceFactor": self.ledger.factor,
+            "exploreSeconds": request.budget_seconds * EXPLORE_SHARE,
+        }
+        return Host(setup, self.ledger, request.invitation.exchange, request.invitation.invite)
+
+    def _study_storage(self, host: Host | None):
+        return self.request.study_storage if host is None else heartbeat_storage(self.request.study_storage)
+
+    def _take(self, host: Host | None) -> None:
+        """The runs the joined workers explored since the last look."""
+        if host is not None:
+            for explored in host.collect():
+                self._joined(explored)
+
+    def _joined(self, explored: _Explored) -> None:
+        self.count_trial()
+        self._accept(explored)
+
+    def _close(self, host: Host | None, storage) -> None:
+        if host is not None:
+            for explored in host.close():
+                self._joined(explored)
+        if isinstance(storage, optuna.storages.RDBStorage):
+            storage.engine.dispose()
+
+    def _accept(self, explored: _Explored) -> float:
+        """An exploring run from a trial process or another worker, kept as if it had run here."""
+        if explored.fitted is None:
+            return 0.0
+        if explored.fitted.state is None:  # its best epoch was its last
+            explored.fitted.state = explored.fitted.last.state  # type: ignore[union-attr]
+        return self._keep(explored.recipe, explored.fitted, exploring=True)
 
     def exploring(self, trial: optuna.Trial, *, has_model: bool) -> tuple[DetectionRecipe, Fitted | None]:
         """One exploring trial on this device, within its part of the exploration (all of it on one device): the
@@ -320,8 +383,10 @@ class _Training:
         self.ledger = BudgetLedger(self.request.budget_seconds, self.request.device_factor, devices=len(devices),
                                    shared=True)  # nothing charged before: the probes are not billed
         until = self.request.budget_seconds * EXPLORE_SHARE
+        host = self._host(first, len(devices))
+        storage = self._study_storage(host)
         study = optuna.create_study(
-            storage=self.request.study_storage, study_name=self.request.study_name, direction="maximize",
+            storage=storage, study_name=self.request.study_name, direction="maximize",
             # Constant liar: trials running side by side count as bad while they run, so that they differ.
             sampler=optuna.samplers.TPESampler(seed=self.request.seed, constant_liar=True),
             pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
@@ -332,19 +397,16 @@ class _Training:
         def searching(slot: int) -> bool:
             """The study's stopping rule, on each device's part of the exploration."""
             spent = self.ledger.for_device(slot).own_seconds
-            return spent < until / len(devices) * 0.9 and asked[0] < 50 and not self.ledger.exhausted
-
-        def accept(explored: _Explored) -> float:
-            if explored.fitted is None:
-                return 0.0
-            if explored.fitted.state is None:  # its best epoch was its last
-                explored.fitted.state = explored.fitted.last.state  # type: ignore[union-attr]
-            return self._keep(explored.recipe, explored.fitted, exploring=True)
+            # (All of the exploration's share counts too: other workers may have joined it.)
+            return (spent < until / len(devices) * 0.9 and self.ledger.used_seconds < until * 0.9 and asked[0] < 50
+                    and not self.ledger.exhausted)
 
         def counted(trial: optuna.Trial) -> None:
             asked[0] += 1
 
         def report() -> None:
+            with self._accepting:
+                self._take(host)
             now = (self.trials, None if self.best is None else self.best[0])
             if now != reported[0]:
                 reported[0] = now
@@ -355,12 +417,22 @@ class _Training:
             self.class_names, self.backbones, self.images, self.targets, first, self.keep_last, self.ledger,
         )
         threads = max(1, torch.get_num_threads() // len(devices))  # a CPU's cores, or a GPU's feeders, shared
-        processes = TrialProcesses(devices, start_exploring, setup, threads=threads)
+        if host is not None:
+            host.open(study)
         try:
-            optimize(study, processes, searching=searching, accept=accept, should_stop=self.request.should_stop,
-                     on_ask=counted, on_poll=report, on_died=self.ledger.release, targets={"training": self})
+            processes = TrialProcesses(devices, start_exploring, setup, threads=threads)
+            try:
+                optimize(study, processes, searching=searching, accept=self._accept_one,
+                         should_stop=self.request.should_stop, on_ask=counted, on_poll=report,
+                         on_died=self.ledger.release, targets={"training": self})
+            finally:
+                processes.close()
         finally:
-            processes.close()
+            self._close(host, storage)
+
+    def _accept_one(self, explored: _Explored) -> float:
+        with self._accepting:  # a trial process's run, or (report) the joined workers' runs
+            return self._accept(explored)
 
     def has_model(self) -> bool:
         """Whether a recipe has finished an epoch (asked by the trial processes)."""
