@@ -49,10 +49,16 @@ export function clearError(box) {
   box.hidden = true;
 }
 
-// A labelled field: the label wraps the control, so get_by_label finds it.
+// A labelled field: the label names the control by its id (a label wrapping a <select> would take its options'
+// text into the name), and the hint describes it.
+let fieldCounter = 0;
+
 export function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { class: "field-label" }, label), control,
-    hint ? h("span", { class: "hint" }, hint) : null);
+  const id = control.id || `field-${++fieldCounter}`;
+  control.id = id;
+  const hintElement = hint ? h("span", { class: "hint", id: `${id}-hint` }, hint) : null;
+  if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
+  return h("div", { class: "field" }, h("label", { class: "field-label", for: id }, label), control, hintElement);
 }
 
 export function percent(value) {
