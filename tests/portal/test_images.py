@@ -9,14 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.api.customvision.conftest import jpeg, tree
-from tests.portal.pages import screenshot_both_sizes, sign_in
-
-
-def pictures(kind: str, count: int, first_seed: int) -> list[dict]:
-    """Files as Playwright's set_input_files takes them."""
-    return [{"name": f"{kind}_{k}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(tree(kind, first_seed + k))}
-            for k in range(count)]
+from tests.portal.pages import pictures, screenshot_both_sizes, sign_in
 
 
 DROP = """([zone, files]) => {

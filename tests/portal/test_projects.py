@@ -7,22 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.portal.pages import screenshot_both_sizes, sign_in
-
-
-def create_project(page: Page, name: str, description: str, detection: bool = False, multilabel: bool = False,
-                   domain: str = "General") -> None:
-    page.get_by_role("button", name="New project").click()
-    dialog = page.get_by_role("dialog", name="Create new project")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_label("Description").fill(description)
-    if detection:
-        dialog.get_by_label("Object detection").check()
-    elif multilabel:
-        dialog.get_by_label("Multilabel (several tags per image)").check()
-    dialog.get_by_label("Domain").select_option(label=domain)
-    dialog.get_by_role("button", name="Create project").click()
-    expect(page.get_by_role("heading", name=name)).to_be_visible()
+from tests.portal.pages import create_project, screenshot_both_sizes, sign_in
 
 
 def test_new_projects_of_each_kind_are_listed_and_deleted_only_once_confirmed(

@@ -6,7 +6,8 @@ import { field, h } from "./dom.js";
 export async function openTrainDialog(api, view, project) {
   const quick = h("input", { type: "radio", name: "trainingType", value: "quick", checked: true });
   const advanced = h("input", { type: "radio", name: "trainingType", value: "advanced" });
-  const hours = h("input", { type: "number", name: "budget", min: "0.001", step: "any", value: "1" });
+  // No `min`: the browser would silently refuse a budget under it; the API says what is too small, in words.
+  const hours = h("input", { type: "number", name: "budget", step: "any", value: "1" });
   const budget = field("Budget in hours", hours, "The compute time Tailor may spend searching for the best model.");
   budget.hidden = true;
   const types = h("fieldset", { class: "choices" }, h("legend", {}, "Training type"),
