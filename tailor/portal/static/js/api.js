@@ -1,9 +1,8 @@
 // The portal's only way to the data: Tailor's public REST API, as the Custom Vision SDK calls it (Training-Key on
-// /customvision/v3.4-preview/training, Prediction-Key on /customvision/v3.1/prediction) and, for what the Custom
-// Vision iteration does not carry (a training's trials and budget used), the Image Analysis face's model.
+// /customvision/v3.4-preview/training) and, for what the Custom Vision iteration does not carry (a training's
+// trials and budget used), the Image Analysis face's model.
 
 const TRAINING = "/customvision/v3.4-preview/training";
-const PREDICTION = "/customvision/v3.1/prediction";
 const IMAGE_ANALYSIS = "/computervision";
 const IMAGE_ANALYSIS_VERSION = "2023-04-01-preview";
 
@@ -133,5 +132,3 @@ export class TrainingApi {
     return URL.createObjectURL(await response.blob());
   }
 }
-
-export { PREDICTION };
