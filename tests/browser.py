@@ -4,6 +4,10 @@
 Ocp-Apim-Subscription-Key, go with every request of the page) and returns a `PageCheck`: the page's HTTP status,
 console errors, uncaught script errors, failed requests, images that did not load, and the visible text.
 
+`browser_page.drive(flow, viewport=...)` runs `flow(page)` (a Playwright `Page`, in a fresh context) for pages a
+test clicks through, and returns a `Drive`: what `flow` returned, and everything the page got wrong on the way
+(console errors, script errors, failed requests, responses with an error status).
+
 The browser is Debian's `chromium` at /usr/bin/chromium, driven by Playwright for Python (the dev extra), never a
 browser download: CI reaches Debian's mirror but not Playwright's downloads. When it is missing it is installed
 with apt-get, as root; otherwise the fixture fails and says how to install it. Nothing is skipped.
@@ -19,7 +23,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +59,27 @@ class PageCheck:
         )
 
 
+@dataclass(frozen=True)
+class Drive:
+    result: Any  # what the flow returned
+    console_errors: list[str]
+    page_errors: list[str]
+    failed_requests: list[str]
+    error_responses: list[str]  # "STATUS METHOD URL" of every response with a status of 400 or more
+
+    def problems(self, expected_statuses: tuple[int, ...] = ()) -> list[str]:
+        """Everything that went wrong but the responses a test provoked on purpose (`expected_statuses`), and the
+        line Chromium's console writes for each of them ("Failed to load resource: ... status of 401 ...")."""
+        expected = tuple(f"status of {status} " for status in expected_statuses)
+        return (
+            [f"console: {m}" for m in self.console_errors
+             if not (m.startswith("Failed to load resource") and any(e in m for e in expected))]
+            + [f"page error: {m}" for m in self.page_errors]
+            + [f"request failed: {r}" for r in self.failed_requests]
+            + [f"response: {r}" for r in self.error_responses if int(r.split()[0]) not in expected_statuses]
+        )
+
+
 class BrowserPage:
     """Opens pages in the session's Chromium; each `open` gets a fresh browser context (no cookies carried over)."""
 
@@ -72,6 +97,13 @@ class BrowserPage:
         """Load `url` until its `load` event (every image decoded or failed) and report what happened.
         `screenshot`: a PNG of the whole page is written there (the file tool shows it)."""
         return self._browser.call(_open, url, dict(headers or {}), screenshot, timeout_s)
+
+    def drive(self, flow: Callable[[Any], Any], *, viewport: tuple[int, int] = (1280, 800),
+              timeout_s: float = _LOAD_TIMEOUT_S) -> Drive:
+        """Run `flow(page)` in the browser's thread (Playwright's sync API lives there), on a fresh context of the
+        given viewport; `timeout_s` is each action's and each assertion's default wait. An assertion that fails in
+        `flow` fails the test as it would outside."""
+        return self._browser.call(_drive, flow, viewport, timeout_s)
 
 
 class _BrowserThread:
@@ -142,6 +174,30 @@ def _open(browser: Any, url: str, headers: dict[str, str], screenshot: Path | No
         context.close()
 
 
+def _drive(browser: Any, flow: Callable[[Any], Any], viewport: tuple[int, int], timeout_s: float) -> Drive:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(timeout_s * 1000)
+    expect.set_options(timeout=timeout_s * 1000)
+    try:
+        page = context.new_page()
+        console_errors: list[str] = []
+        page_errors: list[str] = []
+        failed_requests: list[str] = []
+        error_responses: list[str] = []
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.on("requestfailed", lambda request: failed_requests.append(f"{request.url[:200]}: {request.failure}"))
+        page.on("response", lambda response: error_responses.append(
+            f"{response.status} {response.request.method} {response.url[:200]}") if response.status >= 400 else None)
+        result = flow(page)
+        return Drive(result, console_errors, page_errors, failed_requests, error_responses)
+    finally:
+        expect.set_options(timeout=5000)
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[_BrowserThread]:
     """The session's headless Chromium, started once."""
@@ -184,4 +240,4 @@ def _install() -> None:
             pytest.fail(f"apt-get installed chromium but {CHROMIUM} is missing", pytrace=False)
 
 
-__all__ = ["BrowserPage", "PageCheck", "browser_page", "chromium"]
+__all__ = ["BrowserPage", "Drive", "PageCheck", "browser_page", "chromium"]

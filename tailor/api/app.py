@@ -37,7 +37,7 @@ from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
 from .metrics import Metrics
 from .readiness import Readiness
-from .routes import analyze, datasets, evaluations, models, reports, service
+from .routes import analyze, datasets, evaluations, models, portal, reports, service
 from .schemas import ErrorResponse
 from .telemetry import Telemetry
 
@@ -107,6 +107,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         app.include_router(cv_prediction.router, prefix=prefix)
 
     app.include_router(service.router)  # /health, /ready, /metrics
+    portal.install(app)  # the page at /, its files under /portal
 
     errors.install(app)
     app.add_middleware(CustomVisionGateway, keys=keys)

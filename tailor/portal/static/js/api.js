@@ -1,0 +1,134 @@
+// The portal's only way to the data: Tailor's public REST API, as the Custom Vision SDK calls it (Training-Key on
+// /customvision/v3.4-preview/training) and, for what the Custom Vision iteration does not carry (a training's
+// trials and budget used), the Image Analysis face's model.
+
+const TRAINING = "/customvision/v3.4-preview/training";
+const IMAGE_ANALYSIS = "/computervision";
+const IMAGE_ANALYSIS_VERSION = "2023-04-01-preview";
+
+// An error the API answered, with its own words: the Custom Vision envelope is {code, message}, the Image Analysis
+// one {error: {code, message}}.
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function errorOf(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: say what HTTP said
+  }
+  const envelope = body && (body.error || body);
+  const message = (envelope && envelope.message) || `${response.status} ${response.statusText}`;
+  return new ApiError(response.status, (envelope && envelope.code) || String(response.status), message);
+}
+
+function queryString(query) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value === undefined || value === null || value === "") continue;
+    params.set(name, Array.isArray(value) ? value.join(",") : String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+export class TrainingApi {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async call(method, path, { query, json, form } = {}) {
+    const headers = { "Training-Key": this.key };
+    let body;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    } else if (form !== undefined) {
+      body = form; // the browser writes the multipart boundary
+    }
+    const response = await fetch(`${TRAINING}${path}${queryString(query)}`, { method, headers, body });
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return null;
+    return response.json();
+  }
+
+  domains() { return this.call("GET", "/domains"); }
+  projects() { return this.call("GET", "/projects"); }
+  project(id) { return this.call("GET", `/projects/${id}`); }
+  createProject(fields) { return this.call("POST", "/projects", { query: fields, json: {} }); }
+  deleteProject(id) { return this.call("DELETE", `/projects/${id}`); }
+
+  tags(projectId) { return this.call("GET", `/projects/${projectId}/tags`); }
+  createTag(projectId, name) { return this.call("POST", `/projects/${projectId}/tags`, { query: { name } }); }
+
+  // One image per call, so that a progress bar can count them and one bad file does not sink the others.
+  uploadImage(projectId, file, tagIds) {
+    const form = new FormData();
+    form.append("imageData", file, file.name);
+    return this.call("POST", `/projects/${projectId}/images`, { query: { tagIds }, form });
+  }
+  images(projectId, { tagged, tagIds, take, skip }) {
+    const which = tagged ? "tagged" : "untagged";
+    return this.call("GET", `/projects/${projectId}/images/${which}`, { query: { tagIds, take, skip } });
+  }
+  imageCount(projectId, { tagged, tagIds }) {
+    const which = tagged ? "tagged" : "untagged";
+    return this.call("GET", `/projects/${projectId}/images/${which}/count`, { query: { tagIds } });
+  }
+  imagesById(projectId, ids) {
+    return this.call("GET", `/projects/${projectId}/images/id`, { query: { imageIds: ids } });
+  }
+  tagImage(projectId, imageId, tagId) {
+    return this.call("POST", `/projects/${projectId}/images/tags`, { json: { tags: [{ imageId, tagId }] } });
+  }
+  untagImage(projectId, imageId, tagId) {
+    return this.call("DELETE", `/projects/${projectId}/images/tags`, { query: { imageIds: imageId, tagIds: tagId } });
+  }
+
+  train(projectId, budgetHours) {
+    // Quick is the service's default budget; Advanced reserves the hours given.
+    const query = budgetHours ? { trainingType: "Advanced", reservedBudgetInHours: budgetHours } : {};
+    return this.call("POST", `/projects/${projectId}/train`, { query, json: {} });
+  }
+  iterations(projectId) { return this.call("GET", `/projects/${projectId}/iterations`); }
+  iteration(projectId, id) { return this.call("GET", `/projects/${projectId}/iterations/${id}`); }
+  deleteIteration(projectId, id) { return this.call("DELETE", `/projects/${projectId}/iterations/${id}`); }
+  performance(projectId, id, threshold) {
+    return this.call("GET", `/projects/${projectId}/iterations/${id}/performance`, { query: { threshold } });
+  }
+  publish(projectId, id, publishName, predictionId) {
+    return this.call("POST", `/projects/${projectId}/iterations/${id}/publish`, { query: { publishName, predictionId } });
+  }
+  unpublish(projectId, id) { return this.call("DELETE", `/projects/${projectId}/iterations/${id}/publish`); }
+
+  quickTestFile(projectId, iterationId, file) {
+    const form = new FormData();
+    form.append("imageData", file, file.name);
+    return this.call("POST", `/projects/${projectId}/quicktest/image`, { query: { iterationId }, form });
+  }
+  quickTestUrl(projectId, iterationId, url) {
+    return this.call("POST", `/projects/${projectId}/quicktest/url`, { query: { iterationId }, json: { url } });
+  }
+
+  // The model behind an iteration (named cv-<iteration id>) on the Image Analysis face: its trainingProgress has the
+  // phase, trials done, best validation score and budget used that the Custom Vision iteration does not carry.
+  async trainingProgress(iterationId) {
+    const url = `${IMAGE_ANALYSIS}/models/cv-${iterationId}${queryString({ "api-version": IMAGE_ANALYSIS_VERSION })}`;
+    const response = await fetch(url, { headers: { "Ocp-Apim-Subscription-Key": this.key } });
+    if (!response.ok) throw await errorOf(response);
+    return response.json();
+  }
+
+  // Image files need the key, which an <img src> cannot send: fetched here, shown as a blob: URL.
+  async imageFile(uri) {
+    const response = await fetch(uri, { headers: { "Training-Key": this.key } });
+    if (!response.ok) throw await errorOf(response);
+    return URL.createObjectURL(await response.blob());
+  }
+}
