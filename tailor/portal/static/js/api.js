@@ -90,6 +90,14 @@ export class TrainingApi {
   untagImage(projectId, imageId, tagId) {
     return this.call("DELETE", `/projects/${projectId}/images/tags`, { query: { imageIds: imageId, tagIds: tagId } });
   }
+  // A detector's boxes: [{imageId, tagId, left, top, width, height}], normalized to the image. The API has no
+  // update: a changed box is a new region and the old one deleted.
+  createRegions(projectId, regions) {
+    return this.call("POST", `/projects/${projectId}/images/regions`, { json: { regions } });
+  }
+  deleteRegions(projectId, regionIds) {
+    return this.call("DELETE", `/projects/${projectId}/images/regions`, { query: { regionIds } });
+  }
 
   train(projectId, budgetHours) {
     // Quick is the service's default budget; Advanced reserves the hours given.

@@ -1,5 +1,7 @@
-// One image: the picture (with its regions, for a detector), its tags, "Add tag" and a remove button per tag.
+// One image: for a classifier, the picture, its tags, "Add tag" and a remove button per tag; for a detector, the
+// picture with its boxes to draw, move, resize, relabel and delete (regions.js).
 import { alertBox, clearError, field, h, replace, showError } from "./dom.js";
+import { regionEditor } from "./regions.js";
 
 export async function renderImage(page, api, view, imageId) {
   const { project } = page;
@@ -16,14 +18,16 @@ export async function renderImage(page, api, view, imageId) {
     return;
   }
   if (!view.current()) return;
-  const picture = h("img", { alt: "The image", class: "full" });
-  const frame = h("div", { class: "frame" }, picture,
-    ...(image.regions || []).map((r) => h("div", {
-      class: "region", title: r.tagName,
-      style: { left: `${r.left * 100}%`, top: `${r.top * 100}%`, width: `${r.width * 100}%`, height: `${r.height * 100}%` },
-    }, h("span", {}, r.tagName))));
+  const picture = h("img", { alt: "The image", class: "full", draggable: "false" });
   api.imageFile(image.resizedImageUri || image.originalImageUri).then((url) => { picture.src = url; },
     (problem) => showError(error, problem));
+  const size = h("p", { class: "muted" }, `${image.width} × ${image.height} px`);
+  if (page.detection) {
+    const editor = regionEditor({ api, project, image, tags, picture, view });
+    page.content.append(h("div", { class: "image-layout" }, editor.frame, h("div", {}, editor.panel, size)));
+    return;
+  }
+  const frame = h("div", { class: "frame" }, picture);
   const tagList = h("ul", { class: "tag-list", "aria-label": "Tags of this image" });
   const choice = h("select", { name: "tag" });
   const addForm = h("form", { class: "inline" }, field("Tag", choice), h("button", { type: "submit" }, "Add tag"));
@@ -58,6 +62,5 @@ export async function renderImage(page, api, view, imageId) {
   });
   showTags();
   page.content.append(h("div", { class: "image-layout" }, frame,
-    h("section", { class: "card" }, h("h2", {}, "Image tags"), tagList, addForm,
-      h("p", { class: "muted" }, `${image.width} × ${image.height} px`))));
+    h("section", { class: "card" }, h("h2", {}, "Image tags"), tagList, addForm, size)));
 }
