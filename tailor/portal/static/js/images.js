@@ -1,5 +1,6 @@
 // Training Images: the Tagged and Untagged views as a thumbnail grid with paging, filtered by tag; the project's
-// tags (with "Create tag"); and "Add images".
+// tags (with "Create tag"); "Add images" and "Export COCO".
+import { exportCoco } from "./coco.js";
 import { alertBox, clearError, field, h, replace, showError } from "./dom.js";
 import { openUploadDialog } from "./upload.js";
 
@@ -37,10 +38,22 @@ export async function renderImages(page, api, view, query) {
             h("a", { href: hashFor({ view: "untagged", tag: null, page: null }),
               "aria-current": tagged ? null : "page" }, "Untagged")),
           field("Filter by tag", filter),
-          h("button", { type: "button", class: "primary", onclick: () => upload() }, "Add images")),
+          h("button", { type: "button", class: "primary", onclick: () => upload() }, "Add images"),
+          h("button", { type: "button", onclick: (event) => exportFile(event.currentTarget) }, "Export COCO")),
         error, grid, pager)));
 
   let tags = [];
+  async function exportFile(button) {
+    clearError(error);
+    button.disabled = true;
+    try {
+      await exportCoco(api, project, page.detection);
+    } catch (problem) {
+      showError(error, problem);
+    } finally {
+      button.disabled = false;
+    }
+  }
   async function upload() {
     if (await openUploadDialog(api, project, tags)) view.go(hashFor({ page: null }));
   }
