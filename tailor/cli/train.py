@@ -123,7 +123,8 @@ def _print_final(record: dict[str, Any]) -> None:
     error = record.get("error") or {}
     console.print(f"[bold red]✗ {name} {status}[/]" + (f" (training cost {cost} min)" if cost is not None else ""))
     if error:
-        error_console.print(f"[bold red]error:[/] {escape(str(error.get('code')))}: {escape(str(error.get('message')))}")
+        code, message = escape(str(error.get("code"))), escape(str(error.get("message")))
+        error_console.print(f"[bold red]error:[/] {code}: {message}")
 
 
 def _print_performance(performance: dict[str, Any]) -> None:

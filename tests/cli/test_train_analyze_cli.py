@@ -81,6 +81,13 @@ def test_analyze_prints_the_top_tag_and_json(live: Live, trained, tmp_path: Path
     assert values[0]["name"] == "class_0" and len(values) == 3
 
 
+def test_a_failed_training_exits_1_with_its_code_and_message(live: Live, trained) -> None:
+    result = live.tailor("train", "shapes", "cli-tiny", "--budget", "0.0001", "--watch", "--interval", "0.2")
+    assert result.exit_code == 1, result.output
+    assert "✗ cli-tiny failed" in result.output
+    assert "error: notEnoughBudget: " in result.output and "try timeBudgetInHours of at least" in result.output
+
+
 def test_analyze_of_an_unknown_model_says_the_api_error(live: Live, tmp_path: Path) -> None:
     image = tmp_path / "red.png"
     disc(COLOURS[0]).save(image)
@@ -136,3 +143,21 @@ def test_the_key_is_the_first_training_key_else_the_generated_one(tmp_path: Path
     monkeypatch.setenv("TAILOR_TRAINING_KEY", " first , second")
     assert resolve_key(None) == "first"
     assert resolve_key("given") == "given"
+
+
+def test_detector_asks_for_a_generic_detector(live: Live) -> None:
+    result = live.tailor("train", "shapes", "mdet", "--budget", "1", "--detector")
+    assert result.exit_code == 1  # the dataset has no boxes: refused as a detector's, so the kind was sent
+    assert "error: 400 " in result.output and "imageObjectDetection" in result.output, result.output
+
+
+def test_a_detectors_boxes_are_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    analyze_module = importlib.import_module("tailor.cli.analyze")
+    body = {"metadata": {"width": 640, "height": 480}, "customModelResult": {"objectsResult": {"values": [
+        {"boundingBox": {"x": 10, "y": 20, "w": 30, "h": 40},
+         "tags": [{"name": "square", "confidence": 0.25}, {"name": "disc", "confidence": 0.9}]}]}}}
+    analyze_module._print_result("a.png", body, top=5)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "a.png (640x480)"
+    assert lines[1].split() == ["tag", "confidence", "x", "y", "w", "h"]
+    assert lines[2].split() == ["disc", "0.9000", "10", "20", "30", "40"]
