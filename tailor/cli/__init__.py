@@ -6,10 +6,12 @@ import os
 
 import typer
 
+from .analyze import analyze
 from .coco import app as coco_app
 from .report import report
 from .secrets import app as secrets_app
 from .serve import serve
+from .train import train
 from .worker import worker
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app.add_typer(coco_app, name="coco")
 app.add_typer(secrets_app, name="secrets")
 app.command()(report)
 app.command()(serve)
+app.command()(train)
+app.command()(analyze)
 app.command()(worker)
 
 
