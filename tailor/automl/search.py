@@ -32,8 +32,8 @@ from .artifact import Classifier
 from .backbones import Backbone, Preprocess, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
 from .devices import torch_device_name
-from .features import FeatureCache, at_size
 from .failures import TrainingCancelled
+from .features import FeatureCache, at_size
 from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
 from .heads import HeadRecipe, fit_head
 from .parallel import Relay, Remote, TrialProcesses, log_trial, optimize

@@ -32,10 +32,10 @@ from ..reports import DetectionPredictions, Predictions, most_confidently_wrong
 from .artifact import ArtifactConfig, Classifier, MemberConfig, write_artifact
 from .backbones import Backbone, available_backbones, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
+from .detection.fit import DetectionRecipe
 from .devices import torch_device_name
 from .failures import TrainingCancelled, TrainingFailed
 from .features import FeatureCache
-from .detection.fit import DetectionRecipe
 from .finetune import Adaptation
 from .heads import fit_head
 from .images import Fetch, load_images, thumbnail

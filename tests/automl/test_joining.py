@@ -13,14 +13,21 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tailor.automl import TrainingRequest, train_classifier
-from tailor.automl import joining
+from tailor.automl import TrainingRequest, joining, train_classifier
 from tailor.automl.budget import BudgetLedger
 from tailor.automl.detection import Detector, train_detector
 from tailor.automl.detection import training as detection_training
 from tailor.automl.detection.joining import join_exploration
 from tailor.automl.joining import (
-    CANDIDATE, OPEN, PARTICIPANT, SECONDS, Host, Invitation, JoinRequest, JoinResult, heartbeat_storage,
+    CANDIDATE,
+    OPEN,
+    PARTICIPANT,
+    SECONDS,
+    Host,
+    Invitation,
+    JoinRequest,
+    JoinResult,
+    heartbeat_storage,
     join_training,
 )
 from tailor.automl.studies import prepare_study_storage

@@ -38,10 +38,10 @@ from ...reports import worst_detected
 from ..backbones import Backbone, available_backbones
 from ..budget import BudgetExhausted, BudgetLedger
 from ..detection_metrics import detection_performance
+from ..devices import torch_device_name
 from ..failures import TrainingCancelled, TrainingFailed
 from ..images import DETECTION_KEEP_SIDE, load_images, thumbnail
 from ..joining import Host, heartbeat_storage
-from ..devices import torch_device_name
 from ..parallel import Relay, Remote, TrialProcesses, optimize
 from ..training import TrainingRequest, TrainingResult, devices_of, flushing_denormals
 from .data import Targets, targets_of
