@@ -203,7 +203,7 @@ def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list
 
 def _suggestion(request: TrainingRequest, minimum_seconds: float) -> str:
     suggested = max(3 * minimum_seconds, minimum_seconds + 60) / 3600
-    return f"try timeBudgetInHours of at least {suggested:.4f}"
+    return f"try timeBudgetInHours of at least {suggested:.4f} (Custom Vision: reservedBudgetInHours)"
 
 
 def _finish(

@@ -220,7 +220,8 @@ class _Training:
                 FailureCode.NOT_ENOUGH_BUDGET,
                 f"{len(self.images)} images need at least {minimum / 3600:.4f} h ({minimum:.0f} s) of compute on this "
                 f"worker to train a detector for {MIN_EPOCHS} epochs, more than the budget of "
-                f"{self.request.budget_seconds / 3600:.4f} h; try timeBudgetInHours of at least {suggested:.4f}",
+                f"{self.request.budget_seconds / 3600:.4f} h; try timeBudgetInHours of at least {suggested:.4f} "
+                "(Custom Vision: reservedBudgetInHours)",
             )
 
     # -- the run -----------------------------------------------------------------------------------------------------
