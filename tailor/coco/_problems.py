@@ -22,6 +22,7 @@ class ProblemCode(str, Enum):
     INVALID_ENCODING = "invalidEncoding"
     NESTING_TOO_DEEP = "nestingTooDeep"
     NOT_AN_OBJECT = "notAnObject"
+    WRONG_KIND = "wrongKind"  # boxes for a classifier, or none for a detector
     # Fields of one record.
     MISSING_FIELD = "missingField"
     WRONG_TYPE = "wrongType"
