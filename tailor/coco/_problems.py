@@ -32,6 +32,7 @@ class ProblemCode(str, Enum):
     INVALID_DIMENSION = "invalidDimension"
     INVALID_URL = "invalidUrl"
     EMPTY_NAME = "emptyName"
+    NAME_TOO_LONG = "nameTooLong"  # a category name longer than a Custom Vision tag name may be
     UNKNOWN_IMAGE = "unknownImage"
     UNKNOWN_CATEGORY = "unknownCategory"
     INVALID_BBOX = "invalidBbox"

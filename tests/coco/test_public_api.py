@@ -44,7 +44,8 @@ def test_annotation_kind_reads_wire_and_cli_words() -> None:
 def test_detect_kind_from_the_boxes() -> None:
     boxed = b'{"annotations": [{"id": 1}, {"id": 2, "bbox": [0.1, 0.1, 0.2, 0.2]}]}'
     assert coco.detect_kind(boxed) == (coco.AnnotationKind.DETECTION, 1)
-    assert coco.detect_kind(b'{"annotations": [{"id": 1, "bbox": null}]}') == (coco.AnnotationKind.CLASSIFICATION, None)
+    unboxed = b'{"annotations": [{"id": 1, "bbox": null}]}'
+    assert coco.detect_kind(unboxed) == (coco.AnnotationKind.CLASSIFICATION, None)
     assert coco.detect_kind(b'{"annotations": []}') == (None, None)
     assert coco.detect_kind(b'not json') == (None, None)
     problem = coco.kind_mismatch(boxed, coco.AnnotationKind.CLASSIFICATION, "a.json", "the project classifies")
