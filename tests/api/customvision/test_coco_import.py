@@ -116,6 +116,11 @@ def test_every_problem_listed_and_nothing_imported(tailor: Tailor, pictures) -> 
             ("unknownCategory", "annotations[0].category_id", "trees.json")]
     assert trainer.get_image_count(project.id) == 0 and trainer.get_tags(project.id) == []
 
+    multiclass = trainer.create_project("One tag each")  # Multiclass: image 2's two categories are a problem
+    one_each = post(tailor, multiclass.id, classification_file(urls))
+    assert [(p["code"], p["path"]) for p in one_each.json()["problems"]] == [("tooManyCategories", "images[1]")]
+    assert "Multiclass" in one_each.json()["problems"][0]["message"]
+
     detector = trainer.create_project("Not boxes", domain_id=GENERAL_DETECTION)
     wrong = post(tailor, detector.id, classification_file(urls))
     assert wrong.status_code == 400
