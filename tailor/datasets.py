@@ -191,7 +191,7 @@ class DatasetService:
                 try:
                     yield self._reader.annotation_file(uri, access=spec.access, max_bytes=self._max_bytes)
                 except BlobError as exc:
-                    unreadable.append(_unreadable(uri, exc))
+                    unreadable.append(unreadable_file(uri, exc))
 
         report = validate_coco(sources(), spec.annotation_kind, purpose)
         if unreadable or report.errors:
@@ -201,6 +201,7 @@ class DatasetService:
         return report
 
 
-def _unreadable(uri: str, exc: BlobError) -> Problem:
+def unreadable_file(uri: str, exc: BlobError) -> Problem:
+    """The problem of an annotation file the blob layer could not read (or that is over the size limit)."""
     code = ProblemCode.FILE_TOO_LARGE if isinstance(exc, BlobTooLarge) else ProblemCode.FILE_UNREADABLE
     return Problem(code, "$", f"cannot read the annotation file: {exc.reason}", uri)

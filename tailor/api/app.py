@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI, Security
 
 from .. import __version__
 from ..blobs import BlobPolicy, BlobReader
+from ..coco import CocoSource
+from ..customvision.coco import CocoImporter
 from ..customvision.images import ImageService
 from ..customvision.iterations import IterationService
 from ..customvision.performance import PerformanceService
@@ -129,6 +131,11 @@ def custom_vision_services(services: Services, store, storage, reader: BlobReade
             raise BlobUnsupported(url, "an image URL must be http(s)")
         return reader.read(url, max_bytes=limit)
 
+    def read_annotation(uri: str, limit: int) -> CocoSource:
+        if not uri.lower().startswith(("http://", "https://")):
+            raise BlobUnsupported(uri, "an annotation file URI must be http(s)")
+        return reader.annotation_file(uri, max_bytes=limit)
+
     def forget_files(project) -> None:
         storage.delete_prefix(f"projects/{project.id}/")
 
@@ -145,4 +152,5 @@ def custom_vision_services(services: Services, store, storage, reader: BlobReade
         performance=PerformanceService(store, iterations, services.artifacts),
         labeler=SmartLabeler(store, projects, iterations, storage, services.predictions),
         stored=stored,
+        coco=CocoImporter(projects, images, read_annotation, settings.max_annotation_bytes),
     )

@@ -6,6 +6,7 @@ and images is the caller's job (see `tailor.blobs`); `check_images` takes the fe
 
 from ._boxes import from_pycocotools, to_absolute, to_pycocotools, to_relative
 from ._dataset import CocoDataset
+from ._detect import detect_kind, kind_mismatch
 from ._images import ImageCheck, check_image_bytes, check_images
 from ._importer import import_folder
 from ._kinds import AnnotationKind, Purpose
@@ -35,8 +36,10 @@ __all__ = [
     "check_image_bytes",
     "check_images",
     "check_quotas",
+    "detect_kind",
     "from_pycocotools",
     "import_folder",
+    "kind_mismatch",
     "quota_for",
     "to_absolute",
     "to_pycocotools",

@@ -22,6 +22,7 @@ class ProblemCode(str, Enum):
     INVALID_ENCODING = "invalidEncoding"
     NESTING_TOO_DEEP = "nestingTooDeep"
     NOT_AN_OBJECT = "notAnObject"
+    WRONG_KIND = "wrongKind"  # boxes for a classifier, or none for a detector
     # Fields of one record.
     MISSING_FIELD = "missingField"
     WRONG_TYPE = "wrongType"
@@ -31,6 +32,7 @@ class ProblemCode(str, Enum):
     INVALID_DIMENSION = "invalidDimension"
     INVALID_URL = "invalidUrl"
     EMPTY_NAME = "emptyName"
+    NAME_TOO_LONG = "nameTooLong"  # a category name longer than a Custom Vision tag name may be
     UNKNOWN_IMAGE = "unknownImage"
     UNKNOWN_CATEGORY = "unknownCategory"
     INVALID_BBOX = "invalidBbox"

@@ -52,6 +52,7 @@ class ErrorCode(str, Enum):
     RESERVED_BUDGET_NOT_ENOUGH = "BadRequestReservedBudgetInHoursNotEnoughForAdvancedTraining"
     OPERATION_NOT_SUPPORTED = "BadRequestOperationNotSupported"
     INVALID = "BadRequestInvalid"
+    INVALID_COCO = "BadRequestInvalidCoco"  # ours: a COCO import with problems (the body lists them)
     UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
     UNAUTHORIZED = "Unauthorized"
     NOT_FOUND = "NotFound"

@@ -12,7 +12,7 @@ import io
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -91,6 +91,10 @@ class _Prepared:
     status: ImageCreateStatus = ImageCreateStatus.OK
     new: NewImage | None = None
     files: dict[ImageFile, tuple[bytes, str]] = field(default_factory=dict)  # file -> (bytes, content type)
+    reason: str | None = None  # why the status is not OK, in words, where known
+
+
+Staged = _Prepared  # an image read, checked and (when kept) its files stored, before any record names it
 
 
 def image_key(project_id: str, image_id: str, which: ImageFile, extension: str, folder: str = "images") -> str:
@@ -178,6 +182,48 @@ class ImageService:
                                     item.entry.url or item.entry.name, image))
         return results
 
+    # Adding all or nothing (an import) ------------------------------------------------------------------------
+
+    def stage(self, project_id: str, urls: Sequence[str], keep: bool) -> list[Staged]:
+        """Each URL read through the blob layer and checked as an upload is; with `keep`, the files of each image the
+        project does not have yet stored under a fresh id, which no record names until `commit`. Read a batch at a
+        time: only a batch's bytes are held at once."""
+        project = self._projects.get(project_id)
+        staged: list[Staged] = []
+        with ThreadPoolExecutor(4, thread_name_prefix="tailor-intake") as pool:
+            for start in range(0, len(urls), MAX_BATCH):
+                chunk = [ImageIn(url=url) for url in urls[start:start + MAX_BATCH]]
+                prepared = list(pool.map(lambda e: self._prepare(project, e, (), {}, None), chunk))
+                if keep:
+                    self._store_files(project, prepared)
+                for item in prepared:
+                    item.files = {}
+                staged.extend(prepared)
+        return staged
+
+    def known(self, project_id: str, staged: Sequence[Staged]) -> set[str]:
+        """The digests of `staged` images that the project already has."""
+        project = self._projects.get(project_id)
+        return self._records.known_digests(project.id, [item.new.digest for item in staged if item.new])
+
+    def commit(self, project_id: str, entries: Sequence[tuple[Staged, tuple[str, ...], tuple[BoxIn, ...]]],
+               metadata: dict[str, str] | None = None) -> list[StoredImage]:
+        """Staged images (each with its tag ids and regions) recorded in one transaction: all of them or none."""
+        project = self._projects.get(project_id)
+        images = []
+        for item, tag_ids, regions in entries:
+            assert item.new is not None and item.status is ImageCreateStatus.OK
+            images.append(replace(item.new, metadata=dict(metadata or {}),
+                                  tag_ids=tuple(dict.fromkeys(_normal(t) for t in tag_ids)),
+                                  regions=tuple((_normal(r.tag_id), r.left, r.top, r.width, r.height)
+                                                for r in regions)))
+        return [image for _, image in self._records.add_images(project.id, images)] if images else []
+
+    def discard(self, project_id: str, staged: Sequence[Staged]) -> None:
+        """The files `stage` stored for images that will not be recorded."""
+        for item in staged:
+            self._delete_files(project_id, item.new)
+
     def _prepare(self, project: Project, entry: ImageIn, batch_tags: Sequence[str], tags: dict[str, str],
                  metadata: dict[str, str] | None) -> _Prepared:
         item = _Prepared(entry)
@@ -195,16 +241,16 @@ class ImageService:
         if data is None:
             try:
                 data = self._read_url(entry.url or "", MAX_IMAGE_BYTES)
-            except BlobTooLarge:
-                item.status = ImageCreateStatus.ERROR_IMAGE_SIZE
+            except BlobTooLarge as exc:
+                item.status, item.reason = ImageCreateStatus.ERROR_IMAGE_SIZE, exc.reason
                 return item
-            except BlobError:
-                item.status = ImageCreateStatus.ERROR_SOURCE
+            except BlobError as exc:
+                item.status, item.reason = ImageCreateStatus.ERROR_SOURCE, exc.reason
                 return item
         try:
             taken = picture(data, self._limits)
         except ImageRejected as rejected:
-            item.status = _STATUS_OF_PROBLEM[rejected.problem]
+            item.status, item.reason = _STATUS_OF_PROBLEM[rejected.problem], str(rejected)
             return item
         regions = tuple((_normal(r.tag_id), r.left, r.top, r.width, r.height) for r in entry.regions)
         item.new = NewImage(str(uuid.uuid4()), taken.width, taken.height, taken.digest, taken.extension, len(data),

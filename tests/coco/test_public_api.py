@@ -7,8 +7,8 @@ import tailor.coco as coco
 EXPECTED = {
     "ALLOWED_IMAGE_FORMATS", "MAX_IMAGE_BYTES", "AnnotationKind", "CocoAnnotation", "CocoCategory", "CocoDataset",
     "CocoFile", "CocoImage", "CocoSource", "ImageCheck", "Problem", "ProblemCode", "Purpose", "Quota", "Severity",
-    "ValidationReport", "check_file", "check_image_bytes", "check_images", "check_quotas", "from_pycocotools",
-    "import_folder", "quota_for", "to_absolute", "to_pycocotools", "to_relative", "validate_coco",
+    "ValidationReport", "check_file", "check_image_bytes", "check_images", "check_quotas", "detect_kind",
+    "from_pycocotools", "import_folder", "kind_mismatch", "quota_for", "to_absolute", "to_pycocotools", "to_relative", "validate_coco",
 }
 
 
@@ -39,3 +39,15 @@ def test_annotation_kind_reads_wire_and_cli_words() -> None:
         assert "classification" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("unknown kinds must be refused")
+
+
+def test_detect_kind_from_the_boxes() -> None:
+    boxed = b'{"annotations": [{"id": 1}, {"id": 2, "bbox": [0.1, 0.1, 0.2, 0.2]}]}'
+    assert coco.detect_kind(boxed) == (coco.AnnotationKind.DETECTION, 1)
+    unboxed = b'{"annotations": [{"id": 1, "bbox": null}]}'
+    assert coco.detect_kind(unboxed) == (coco.AnnotationKind.CLASSIFICATION, None)
+    assert coco.detect_kind(b'{"annotations": []}') == (None, None)
+    assert coco.detect_kind(b'not json') == (None, None)
+    problem = coco.kind_mismatch(boxed, coco.AnnotationKind.CLASSIFICATION, "a.json", "the project classifies")
+    assert problem is not None and problem.code is coco.ProblemCode.WRONG_KIND and problem.path == "annotations[1].bbox"
+    assert coco.kind_mismatch(boxed, coco.AnnotationKind.DETECTION, "a.json", "x") is None

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ...customvision.coco import CocoImporter
 from ...customvision.images import ImageService
 from ...customvision.iterations import IterationService
 from ...customvision.performance import PerformanceService
@@ -27,6 +28,7 @@ class CustomVisionServices:
     performance: PerformanceService
     labeler: SmartLabeler
     stored: StoredPredictions
+    coco: CocoImporter
 
 
 def _services(request: Request) -> CustomVisionServices:

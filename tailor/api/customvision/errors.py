@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 
 from ...customvision.codes import ErrorCode
+from ...customvision.coco import InvalidCoco
 from ...customvision.errors import CustomVisionError
 from ...errors import InvalidInput, NotFound, RecordError, TailorError
 
@@ -13,11 +14,13 @@ _NOT_FOUND = {"project": ErrorCode.NOT_FOUND_PROJECT, "tag": ErrorCode.NOT_FOUND
               "image": ErrorCode.NOT_FOUND_IMAGE, "iteration": ErrorCode.NOT_FOUND_ITERATION}
 
 
-def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
-    return JSONResponse({"code": code.value, "message": message}, status_code=status or code.status)
+def error_response(code: ErrorCode, message: str, status: int | None = None, **extra: object) -> JSONResponse:
+    return JSONResponse({"code": code.value, "message": message, **extra}, status_code=status or code.status)
 
 
 def from_domain(exc: TailorError) -> JSONResponse:
+    if isinstance(exc, InvalidCoco):  # ours: the error body, with every problem beside code and message
+        return error_response(exc.code, exc.message, problems=[p.to_dict() for p in exc.problems])
     if isinstance(exc, CustomVisionError):
         return error_response(exc.code, exc.message)
     if isinstance(exc, NotFound):

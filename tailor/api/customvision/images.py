@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ...coco import CocoSource
 
 from ...customvision.codes import ErrorCode, OrderBy, TaggingStatus
 from ...customvision.errors import CustomVisionError
@@ -18,6 +22,9 @@ from ...customvision.images import ImageOut as Outcome
 from .bodies import image_body, parse_json, read_limited
 from .deps import CustomVision, Skip, Take, csv, files_url
 from .schemas import (
+    CocoFileUriIn,
+    CocoImportSummaryOut,
+    CocoProblemOut,
     ImageCreateResultOut,
     ImageCreateSummaryOut,
     ImageFileBatchIn,
@@ -99,6 +106,44 @@ async def create_images_from_data(
     data = await image_body(request, MAX_IMAGE_BYTES)
     outcomes = cv.images.add(project_id, [ImageIn(data=data)], csv(tag_ids))
     return _summary(request, project_id, outcomes)
+
+
+# Importing COCO (ours) ---------------------------------------------------------------------------------------
+
+URI_BODY = 16 * 1024  # a body this small may be {"annotationFileUri": ...} rather than a COCO file
+
+
+def _coco_source(body: bytes, file_name: str | None) -> CocoSource | str:
+    """The uploaded COCO file, or the URI a small `{"annotationFileUri": ...}` body names."""
+    if len(body) <= URI_BODY:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None  # not JSON: the validator says so, with where
+        if isinstance(document, dict) and "annotationFileUri" in document:
+            return parse_json(body, CocoFileUriIn).annotation_file_uri
+    return CocoSource((file_name or "").strip()[:255] or "upload.json", body)
+
+
+@router.post("/projects/{project_id}/images/coco")
+async def import_coco(
+    cv: CustomVision, request: Request, project_id: str,
+    validate_only: Annotated[bool, Query(alias="validateOnly")] = False,
+    file_name: Annotated[str | None, Query(alias="fileName", max_length=255)] = None,
+) -> CocoImportSummaryOut:
+    """Ours (Azure has no such call): a COCO file, as the body or named by `{"annotationFileUri": "https://..."}`,
+    validated and imported all or nothing; its images are read from their `absolute_url`/`coco_url`. Any problem:
+    400 `BadRequestInvalidCoco` with `problems`, and nothing imported. `validateOnly=true`: checked, not imported."""
+    body = await read_limited(request, cv.coco.max_file_bytes, "the COCO file")
+    source = _coco_source(body, file_name)
+    summary = await run_in_threadpool(cv.coco.run, project_id, source, validate_only)
+    return CocoImportSummaryOut(
+        validate_only=summary.validate_only, kind=summary.kind.short, images=summary.images,
+        images_added=summary.images_added, duplicates_skipped=summary.duplicates_skipped,
+        tags_created=list(summary.tags_created), tags_reused=list(summary.tags_reused),
+        image_tags_added=summary.tagged, regions_added=summary.regions,
+        warnings=[CocoProblemOut(**p.to_dict()) for p in summary.warnings],
+    )
 
 
 # Listings -----------------------------------------------------------------------------------------------------

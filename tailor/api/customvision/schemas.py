@@ -506,3 +506,32 @@ class ImageIdBatchIn(Wire):
     images: list[ImageIdIn] = Field(default_factory=list)
     tag_ids: list[str] | None = None
     metadata: dict[str, str] | None = None
+
+
+# Ours: importing a COCO file (POST .../images/coco) -----------------------------------------------------------
+
+
+class CocoFileUriIn(Wire):
+    """The body that names the COCO file instead of being it."""
+
+    annotation_file_uri: str = Field(min_length=1, max_length=8192)
+
+
+class CocoProblemOut(Wire):
+    code: str
+    path: str
+    message: str
+    file: str | None = None
+
+
+class CocoImportSummaryOut(Wire):
+    validate_only: bool
+    kind: str  # "classification" or "detection"
+    images: int
+    images_added: int
+    duplicates_skipped: int
+    tags_created: list[str]
+    tags_reused: list[str]
+    image_tags_added: int
+    regions_added: int
+    warnings: list[CocoProblemOut]

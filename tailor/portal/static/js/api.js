@@ -9,10 +9,11 @@ const IMAGE_ANALYSIS_VERSION = "2023-04-01-preview";
 // An error the API answered, with its own words: the Custom Vision envelope is {code, message}, the Image Analysis
 // one {error: {code, message}}.
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, problems = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.problems = problems; // a COCO import's: [{code, path, message, file}]
   }
 }
 
@@ -25,7 +26,8 @@ async function errorOf(response) {
   }
   const envelope = body && (body.error || body);
   const message = (envelope && envelope.message) || `${response.status} ${response.statusText}`;
-  return new ApiError(response.status, (envelope && envelope.code) || String(response.status), message);
+  const problems = (envelope && Array.isArray(envelope.problems) && envelope.problems) || [];
+  return new ApiError(response.status, (envelope && envelope.code) || String(response.status), message, problems);
 }
 
 function queryString(query) {
@@ -43,12 +45,15 @@ export class TrainingApi {
     this.key = key;
   }
 
-  async call(method, path, { query, json, form } = {}) {
+  async call(method, path, { query, json, form, file } = {}) {
     const headers = { "Training-Key": this.key };
     let body;
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(json);
+    } else if (file !== undefined) {
+      headers["Content-Type"] = "application/json"; // a JSON file sent as it is
+      body = file;
     } else if (form !== undefined) {
       body = form; // the browser writes the multipart boundary
     }
@@ -83,6 +88,14 @@ export class TrainingApi {
   }
   imagesById(projectId, ids) {
     return this.call("GET", `/projects/${projectId}/images/id`, { query: { imageIds: ids } });
+  }
+  // Tailor's own call (Custom Vision has none): a COCO file, uploaded (`file`) or named by its URI (`uri`), checked
+  // and imported all or nothing; a refusal's ApiError lists every problem in `problems`.
+  importCoco(projectId, { file, uri, validateOnly }) {
+    const query = { validateOnly: validateOnly ? "true" : undefined, fileName: file ? file.name : undefined };
+    const path = `/projects/${projectId}/images/coco`;
+    if (file) return this.call("POST", path, { query, file });
+    return this.call("POST", path, { query, json: { annotationFileUri: uri } });
   }
   tagImage(projectId, imageId, tagId) {
     return this.call("POST", `/projects/${projectId}/images/tags`, { json: { tags: [{ imageId, tagId }] } });

@@ -1,10 +1,12 @@
 // Training Images: the Tagged and Untagged views as a thumbnail grid with paging, filtered by tag; the project's
-// tags (with "Create tag"); "Add images" and "Export COCO".
+// tags (with "Create tag"); "Add images", "Import COCO" and "Export COCO".
+import { openCocoImportDialog, summaryText } from "./coco-import.js";
 import { exportCoco } from "./coco.js";
 import { alertBox, clearError, field, h, replace, showError } from "./dom.js";
 import { openUploadDialog } from "./upload.js";
 
 const DEFAULT_PAGE_SIZE = 24;
+let notice = ""; // what the last import did, shown once on the grid it refreshed
 
 export async function renderImages(page, api, view, query) {
   const { project } = page;
@@ -24,6 +26,8 @@ export async function renderImages(page, api, view, query) {
   };
 
   const error = alertBox();
+  const done = h("p", { role: "status", class: "notice", hidden: !notice }, notice);
+  notice = "";
   const tagsPanel = h("section", { class: "card tags", "aria-labelledby": "tags-title" });
   const grid = h("ul", { class: "grid", "aria-label": "Images" });
   const pager = h("div", { class: "pager" });
@@ -39,8 +43,9 @@ export async function renderImages(page, api, view, query) {
               "aria-current": tagged ? null : "page" }, "Untagged")),
           field("Filter by tag", filter),
           h("button", { type: "button", class: "primary", onclick: () => upload() }, "Add images"),
+          h("button", { type: "button", onclick: () => importFile() }, "Import COCO"),
           h("button", { type: "button", onclick: (event) => exportFile(event.currentTarget) }, "Export COCO")),
-        error, grid, pager)));
+        done, error, grid, pager)));
 
   let tags = [];
   async function exportFile(button) {
@@ -53,6 +58,12 @@ export async function renderImages(page, api, view, query) {
     } finally {
       button.disabled = false;
     }
+  }
+  async function importFile() {
+    const summary = await openCocoImportDialog(api, { ...project, detection: page.detection });
+    if (!summary) return;
+    notice = summaryText(summary);
+    view.go(hashFor({ page: null }));
   }
   async function upload() {
     if (await openUploadDialog(api, project, tags)) view.go(hashFor({ page: null }));
