@@ -3,10 +3,12 @@ held-out predictions (loaded once, GET /computervision/models/cv-<id>/heldout-pr
 sliders, and its report. The page's figures at two thresholds must be what the Custom Vision API's
 get_iteration_performance answers for the same iteration; the detector's matching and AP (js/metrics.js) are checked
 against the very functions the API computes them with (tailor/customvision/performance.py) on drawn predictions,
-since no detector trains in the few seconds these tests may take."""
+since no detector trains in the few seconds these tests may take, and a detector's card with both sliders is driven
+on drawn predictions routed to the page."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -17,8 +19,7 @@ from azure.cognitiveservices.vision.customvision.training.models import ImageFil
 from playwright.sync_api import Page, expect
 
 from tailor.customvision.performance import classification_performance, detection_performance
-from tailor.reports import DetectionPredictions, Predictions
-from tailor.reports._stored import save_predictions
+from tailor.reports import DetectionPredictions, Predictions, save_predictions
 from tests.api.conftest import TRAINING_KEY
 from tests.api.customvision.conftest import jpeg, tree
 from tests.portal.pages import screenshot_both_sizes, sign_in
@@ -33,7 +34,8 @@ def trained(portal) -> dict:
     trainer = portal.trainer()
     project = trainer.create_project("Performance", description="hemlock or cherry")
     tags = {kind: trainer.create_tag(project.id, kind) for kind in ("hemlock", "cherry")}
-    entries = [ImageFileCreateEntry(name=f"{kind}_{k}.jpg", contents=jpeg(tree(kind, seed + k)), tag_ids=[tags[kind].id])
+    entries = [ImageFileCreateEntry(name=f"{kind}_{k}.jpg", contents=jpeg(tree(kind, seed + k)),
+                                    tag_ids=[tags[kind].id])
                for kind, seed in (("hemlock", 0), ("cherry", 100)) for k in range(10)]
     assert trainer.create_images_from_files(project.id, ImageFileCreateBatch(images=entries)).is_batch_successful
     iteration = trainer.train_project(project.id)  # Quick: the portal fixture's default, CLASSIFIER_BUDGET_HOURS
@@ -53,12 +55,13 @@ def page_figures(card) -> dict:
 
 
 def api_figures(performance) -> dict:
+    """The SDK's IterationPerformance (or performance.py's), as the page shows it."""
     def shown(value):
         return "–" if value is None else f"{value * 100:.1f}%"
 
     return {"overall": [shown(performance.precision), shown(performance.recall), shown(performance.average_precision)],
             "per_tag": {t.name: [shown(t.precision), shown(t.recall), shown(t.average_precision)]
-                        for t in performance.per_tag_performance}}
+                        for t in getattr(performance, "per_tag_performance", None) or performance.per_tag}}
 
 
 def test_the_figures_at_two_thresholds_are_the_apis(browser_page, portal, trained, screenshots: Path) -> None:
@@ -162,8 +165,6 @@ def drawn_classifications(seed: int, multilabel: bool) -> Predictions:
 
 
 def as_json(predictions, tmp_path: Path) -> dict:
-    import json
-
     path = tmp_path / "heldout.json"
     save_predictions(path, predictions)
     return json.loads(path.read_text())
@@ -214,3 +215,45 @@ def test_the_pages_arithmetic_is_the_apis(browser_page, portal, tmp_path: Path) 
     assert drive.problems() == []
     for (_, threshold, overlap, api), page in zip(cases, drive.result):
         assert_close(page, api)
+
+
+def test_a_detectors_sliders(browser_page, portal, tmp_path: Path, screenshots: Path) -> None:
+    """A detector's Performance card, both sliders, on drawn held-out predictions: no detector trains in the seconds
+    this test may take, so its iteration and held-out predictions are answered by the test (Playwright's routing)
+    for a real detection project; the figures at two pairs of thresholds are those of performance.py's
+    detection_performance, as get_iteration_performance would answer them."""
+    trainer = portal.trainer()
+    domain = next(d for d in trainer.get_domains() if d.type == "ObjectDetection")
+    project = trainer.create_project("Tools", domain_id=domain.id)
+    detections = drawn_detections(1)
+    held_out = as_json(detections, tmp_path)
+    iteration = {"id": "0f0e0d0c-0000-4000-8000-000000000001", "name": "Iteration 1", "status": "Completed",
+                 "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z",
+                 "trainedAt": "2026-01-01T00:00:00Z", "projectId": project.id, "exportable": False,
+                 "domainId": domain.id, "trainingType": "Regular", "reservedBudgetInHours": 0,
+                 "trainingTimeInMinutes": 1, "publishName": None, "originalPublishResourceId": None,
+                 "classificationType": None}
+    pairs = ((0.5, 0.3), (0.2, 0.6))
+    seen: dict = {}
+
+    def flow(page: Page) -> None:
+        page.route(f"**/projects/{project.id}/iterations", lambda route: route.fulfill(
+            json=[iteration]) if route.request.method == "GET" else route.continue_())
+        page.route(f"**/models/cv-{iteration['id']}/heldout-predictions?*",
+                   lambda route: route.fulfill(body=json.dumps(held_out), content_type="application/json"))
+        sign_in(page, portal.url)
+        page.goto(f"{portal.url}/#/projects/{project.id}/performance")
+        card = page.get_by_role("region", name="Iteration 1")
+        for threshold, overlap in pairs:
+            card.get_by_label("Probability threshold").fill(str(round(threshold * 100)))
+            card.get_by_label("Overlap threshold").fill(str(round(overlap * 100)))
+            expect(card.get_by_text(f"{round(overlap * 100)}%", exact=True)).to_be_visible()
+            seen[threshold, overlap] = page_figures(card)
+        screenshot_both_sizes(page, screenshots, "performance-detector")
+
+    drive = browser_page.drive(flow)
+    assert drive.problems() == []
+    for threshold, overlap in pairs:
+        expected = detection_performance(detections, {}, threshold, overlap)
+        assert seen[threshold, overlap] == api_figures(expected), (threshold, overlap)
+    assert seen[pairs[0]] != seen[pairs[1]]
