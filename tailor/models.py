@@ -217,6 +217,15 @@ class ModelService:
                                 "report exists once its training has succeeded")
         return within(model.artifact, REPORT_FOLDER)
 
+    def held_out_location(self, name: str) -> str:
+        """Where the trained model's artifact is, whose HELD_OUT_PREDICTIONS (tailor.reports.save_predictions) are
+        its predictions on its held-out images: with the same rule as its report (once its training succeeded)."""
+        model = self.get(name)
+        if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
+            raise ModelConflict(name, model.status, "reported on", f"model {name!r} is {model.status.value}; its "
+                                "held-out predictions exist once its training has succeeded")
+        return model.artifact
+
     def cancel(self, name: str) -> Model:
         model = self.get(name)
         if model.status.is_final() or model.status is ModelStatus.CANCELLING:

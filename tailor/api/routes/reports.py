@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ...blobs import ArtifactStore
 from ...errors import BlobNotFound, NotFound
+from ...models import HELD_OUT_PREDICTIONS
 from ..deps import ArtifactsDep, EvaluationsDep, ModelsDep, ResourceName
 
 router = APIRouter(tags=["reports"])
@@ -56,6 +57,19 @@ def model_report_json(model: ResourceName, service: ModelsDep, artifacts: Artifa
 @router.get("/models/{model}/report/{file}")
 def model_report_file(model: ResourceName, file: str, service: ModelsDep, artifacts: ArtifactsDep) -> Response:
     return _file(artifacts, service.report_location(model), file)
+
+
+@router.get("/models/{model}/heldout-predictions")
+async def model_held_out_predictions(model: ResourceName, service: ModelsDep, artifacts: ArtifactsDep) -> Response:
+    """Ours: the trained model's predictions on its held-out images, as kept beside it (the JSON of
+    tailor.reports.save_predictions: `kind` "classifier" with `classNames`, `multilabel`, `imageNames`, `scores`
+    (images x classes) and `targets`; or "detector" with `classNames`, `imageNames`, `imageSizes`, `trueBoxes`,
+    `trueLabels`, `boxes`, `labels` and `scores`, boxes as x1 y1 x2 y2 pixels), from which any threshold's figures
+    can be computed without a further call (the portal's Performance sliders). 404 for a model trained before
+    Tailor kept them; the same keys as its report."""
+    location = service.held_out_location(model)
+    body = await anyio.to_thread.run_sync(_bytes, artifacts, location, HELD_OUT_PREDICTIONS, "held-out predictions")
+    return Response(body, media_type="application/json")
 
 
 async def _page(artifacts: ArtifactStore, location: str) -> HTMLResponse:

@@ -139,11 +139,26 @@ export class TrainingApi {
 
   // The model behind an iteration (named cv-<iteration id>) on the Image Analysis face: its trainingProgress has the
   // phase, trials done, best validation score and budget used that the Custom Vision iteration does not carry.
-  async trainingProgress(iterationId) {
-    const url = `${IMAGE_ANALYSIS}/models/cv-${iterationId}${queryString({ "api-version": IMAGE_ANALYSIS_VERSION })}`;
+  trainingProgress(iterationId) { return this.model(iterationId, ""); }
+
+  // The iteration's model's predictions on its held-out images (Tailor's extension beside its report), from which
+  // the Performance tab computes its figures at any threshold (metrics.js).
+  heldOutPredictions(iterationId) { return this.model(iterationId, "/heldout-predictions"); }
+  reportJson(iterationId) { return this.model(iterationId, "/report.json"); }
+  async reportBlob(iterationId, file) {
+    return (await this.modelResponse(iterationId, file ? `/report/${encodeURIComponent(file)}` : "/report")).blob();
+  }
+
+  async model(iterationId, suffix) {
+    return (await this.modelResponse(iterationId, suffix)).json();
+  }
+
+  async modelResponse(iterationId, suffix) {
+    const query = queryString({ "api-version": IMAGE_ANALYSIS_VERSION });
+    const url = `${IMAGE_ANALYSIS}/models/cv-${iterationId}${suffix}${query}`;
     const response = await fetch(url, { headers: { "Ocp-Apim-Subscription-Key": this.key } });
     if (!response.ok) throw await errorOf(response);
-    return response.json();
+    return response;
   }
 
   // Image files need the key, which an <img src> cannot send: fetched here, shown as a blob: URL.

@@ -1,8 +1,9 @@
 // Performance: the project's iterations, newest first. One that trains shows its phase, trials, best score and
 // budget used, polled until it ends; one that failed says why; a completed one shows precision, recall and AP
-// (overall and per tag) and can be published, unpublished or deleted.
+// (overall and per tag) at the thresholds of its sliders, its report, and can be published, unpublished or deleted.
 import { confirmDialog, formDialog } from "./dialog.js";
 import { alertBox, field, h, percent, replace, showError } from "./dom.js";
+import { performanceOf } from "./metrics.js";
 
 const POLL_MS = 1000;
 const DEFAULT_PREDICTION_RESOURCE = "tailor";
@@ -92,25 +93,93 @@ function watchTraining(body, api, view, project, iteration) {
   poll();
 }
 
+// The figures at the sliders' thresholds, computed here from the iteration's held-out predictions, loaded once
+// (metrics.js; the same definitions as the API's get_iteration_performance), so that moving a slider calls nothing.
 async function showFigures(body, api, project, iteration) {
   const figures = h("div", { class: "figures" }, h("p", { class: "muted" }, "Loading performance…"));
   body.append(figures);
+  let heldOut;
   try {
-    const performance = await api.performance(project.id, iteration.id, 0.5);
-    replace(figures,
-      h("dl", { class: "overall" },
-        h("dt", {}, "Precision"), h("dd", {}, percent(performance.precision)),
-        h("dt", {}, "Recall"), h("dd", {}, percent(performance.recall)),
-        h("dt", {}, "AP"), h("dd", {}, percent(performance.averagePrecision))),
-      h("p", { class: "muted" }, "At a probability threshold of 50%."),
-      h("div", { class: "scroll" }, h("table", {},
-        h("thead", {}, h("tr", {}, h("th", {}, "Tag"), h("th", {}, "Precision"), h("th", {}, "Recall"),
-          h("th", {}, "AP"))),
-        h("tbody", {}, performance.perTagPerformance.map((t) => h("tr", {}, h("td", {}, t.name),
-          h("td", {}, percent(t.precision)), h("td", {}, percent(t.recall)), h("td", {}, percent(t.averagePrecision))))))));
+    heldOut = await api.heldOutPredictions(iteration.id);
   } catch (problem) {
     replace(figures, h("p", { role: "alert", class: "alert" }, problem.message));
+    return;
   }
+  const detector = heldOut.kind === "detector";
+  const threshold = h("input", { type: "range", name: "threshold", min: 0, max: 100, value: 50 });
+  const thresholdText = h("output", {}, "50%");
+  const overlap = detector ? h("input", { type: "range", name: "overlap", min: 1, max: 100, value: 30 }) : null;
+  const overlapText = detector ? h("output", {}, "30%") : null;
+  const overall = h("dl", { class: "overall" });
+  const rows = h("tbody", {});
+  const show = () => {
+    thresholdText.textContent = `${threshold.value}%`;
+    if (detector) overlapText.textContent = `${overlap.value}%`;
+    const performance = performanceOf(heldOut, Number(threshold.value) / 100,
+      detector ? Number(overlap.value) / 100 : undefined);
+    replace(overall,
+      h("dt", {}, "Precision"), h("dd", {}, percent(performance.precision)),
+      h("dt", {}, "Recall"), h("dd", {}, percent(performance.recall)),
+      h("dt", {}, "AP"), h("dd", {}, percent(performance.averagePrecision)));
+    replace(rows, performance.perTag.map((t) => h("tr", {}, h("td", {}, t.name),
+      h("td", {}, percent(t.precision)), h("td", {}, percent(t.recall)), h("td", {}, percent(t.averagePrecision)))));
+  };
+  threshold.addEventListener("input", show);
+  if (detector) overlap.addEventListener("input", show);
+  replace(figures,
+    h("div", { class: "threshold" }, field("Probability threshold", threshold), thresholdText),
+    detector ? h("div", { class: "threshold" }, field("Overlap threshold", overlap), overlapText) : null,
+    overall,
+    h("p", { class: "muted" }, `On ${heldOut.imageNames.length} images held out of training.`),
+    h("div", { class: "scroll" }, h("table", { "aria-label": "Performance per tag" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Tag"), h("th", {}, "Precision"), h("th", {}, "Recall"),
+        h("th", {}, "AP"))),
+      rows)),
+    reportView(api, iteration));
+  show();
+}
+
+// "View report": the iteration's report from the reports module (confusion matrix or AP table, curves, worst
+// images) shown in the page, its plots and thumbnails fetched with the key and shown as blob: URLs; "Download
+// report" saves its one-page HTML.
+function reportView(api, iteration) {
+  const section = h("div", { class: "report", hidden: true });
+  let loaded = false;
+  const button = h("button", { type: "button", "aria-expanded": "false", onclick: async () => {
+    const open = section.hidden;
+    section.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (!open || loaded) return;
+    loaded = true;
+    replace(section, h("p", { class: "muted" }, "Loading the report…"));
+    try {
+      replace(section, ...await reportContents(api, iteration));
+    } catch (problem) {
+      loaded = false;
+      replace(section, h("p", { role: "alert", class: "alert" }, problem.message));
+    }
+  } }, "View report");
+  return h("div", {}, button, section);
+}
+
+async function reportContents(api, iteration) {
+  const report = await api.reportJson(iteration.id);
+  const image = async (file, alt) => h("img", { src: URL.createObjectURL(await api.reportBlob(iteration.id, file)),
+    alt });
+  const plots = await Promise.all(report.plots.map(async (plot) =>
+    h("figure", {}, await image(plot.file, plot.title), h("figcaption", {}, plot.title))));
+  const worstRows = (report.worst || report.mostConfidentlyWrong || []).filter((row) => row.thumbnail);
+  const worst = await Promise.all(worstRows.map(async (row, k) =>
+    h("figure", {}, await image(row.thumbnail, `Worst image ${k + 1}`),
+      h("figcaption", {}, row.misjudgedLabel ? `${row.misjudgedLabel} ${percent(row.confidence)}` : `#${k + 1}`))));
+  const page = URL.createObjectURL(new Blob([await api.reportBlob(iteration.id, "")], { type: "text/html" }));
+  return [
+    h("h3", {}, report.title),
+    h("a", { href: page, download: `${iteration.name.replace(/\s+/g, "-")}-report.html` }, "Download report"),
+    h("div", { class: "plots" }, plots),
+    worst.length ? h("h3", {}, "Worst images") : null,
+    worst.length ? h("div", { class: "worst" }, worst) : null,
+  ];
 }
 
 function actions(api, view, project, iteration) {
