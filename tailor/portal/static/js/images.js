@@ -39,6 +39,8 @@ export async function renderImages(page, api, view, query) {
               "aria-current": tagged ? null : "page" }, "Untagged")),
           field("Filter by tag", filter),
           h("button", { type: "button", class: "primary", onclick: () => upload() }, "Add images"),
+          tagged ? null : h("button", { type: "button", onclick: () => view.go(hashFor({ suggested: 1, page: null })) },
+            "Get suggested tags"),
           h("button", { type: "button", onclick: (event) => exportFile(event.currentTarget) }, "Export COCO")),
         error, grid, pager)));
 
