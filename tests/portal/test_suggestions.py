@@ -6,6 +6,7 @@ training images with a tag chosen, and is deleted."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -119,3 +120,69 @@ def test_suggested_tags_confirmed_and_stored_predictions(browser_page, portal, s
     assert seen["stored_after"] == []
     print(f"suggestions flow: {time.monotonic() - started:.0f} s (training {seen['training_s']:.0f} s); "
           f"suggestions {seen['suggested']}")
+
+
+def test_a_detectors_suggested_boxes_are_drawn_and_confirmed_as_regions(browser_page, portal, screenshots: Path) -> None:
+    """A detector's suggestions without training one (a trained detector takes minutes on a CPU): the iteration list
+    and suggest_tags_and_regions are answered by the test, as the API answers them (boxes normalized to the image,
+    predictionUncertainty 1 less the least sure box); the boxes drawn, the threshold, and Confirm and Confirm all
+    creating the regions through the real API are the portal's."""
+    trainer = portal.trainer()
+    seen: dict = {}
+
+    def flow(page: Page) -> None:
+        sign_in(page, portal.url)
+        create_project(page, "Boxes", "forks", detection=True)
+        project_id = page.url.split("/projects/")[1].split("/")[0]
+        fork = trainer.create_tag(project_id, "fork")
+        page.reload()
+        add_images(page, pictures("hemlock", 2, 400))
+        sure, unsure = (i.id for i in trainer.get_untagged_images(project_id))
+        seen["ids"] = (unsure, sure)
+        iteration = {"id": "00000000-0000-0000-0000-00000000d7ec", "name": "Iteration 1", "status": "Completed",
+                     "created": "2026-12-01T00:00:00Z", "lastModified": "2026-12-01T00:00:00Z", "projectId": project_id,
+                     "exportable": False, "domainId": None, "trainingType": "Regular",
+                     "reservedBudgetInHours": 0, "trainingTimeInMinutes": 1, "publishName": None}
+
+        def box(probability: float, left: float, top: float) -> dict:
+            return {"probability": probability, "tagId": fork.id, "tagName": "fork", "tagType": "Regular",
+                    "boundingBox": {"left": left, "top": top, "width": 0.3, "height": 0.4}}
+
+        answers = {sure: [box(0.9, 0.1, 0.1)], unsure: [box(0.8, 0.5, 0.4), box(0.3, 0.05, 0.5)]}
+
+        def suggestions(route) -> None:
+            ids = route.request.url.split("imageIds=")[1].split("&")[0].replace("%2C", ",").split(",")
+            seen.setdefault("asked", []).append(route.request.url)
+            route.fulfill(json=[{"id": i, "project": project_id, "iteration": iteration["id"],
+                                 "created": "2026-12-01T00:00:00Z", "predictions": answers[i],
+                                 "predictionUncertainty": 1 - min(p["probability"] for p in answers[i])}
+                                for i in ids])
+
+        page.route(re.compile(rf".*/projects/{project_id}/iterations$"), lambda route: route.fulfill(json=[iteration]))
+        page.route(re.compile(r".*/tagsandregions/suggestions\?.*"), suggestions)
+        page.get_by_role("link", name="Untagged").click()
+        page.get_by_role("button", name="Get suggested tags").click()
+        expect(page.get_by_test_id("suggestion-status")).to_have_text("2 untagged images with suggestions")
+        cards = page.get_by_role("list", name="Suggestions").locator("li.suggestion")
+        seen["order"] = [card.get_attribute("data-image-id") for card in cards.all()]
+        expect(cards.first.get_by_test_id("suggested-box")).to_have_count(1)  # 80%; the 30% one is under 50%
+        page.get_by_label("Suggestion threshold").fill("20")
+        expect(cards.first.get_by_test_id("suggested-box")).to_have_count(2)
+        screenshot_both_sizes(page, screenshots, "suggested-boxes")
+        page.get_by_label("Suggestion threshold").fill("50")
+        cards.first.get_by_role("button", name="Confirm", exact=True).click()
+        expect(cards).to_have_count(1)
+        seen["unsure"] = [(r.tag_name, round(r.left, 3), round(r.top, 3))
+                          for r in trainer.get_images_by_ids(project_id, [unsure])[0].regions]
+        page.get_by_role("button", name="Confirm all").click()
+        expect(page.get_by_role("list", name="Suggestions")).to_have_text("No untagged images.")
+        seen["sure"] = [(r.tag_name, round(r.left, 3)) for r in trainer.get_images_by_ids(project_id, [sure])[0].regions]
+        seen["untagged_after"] = trainer.get_untagged_image_count(project_id)
+
+    drive = browser_page.drive(flow)
+    assert drive.problems() == []
+    assert len(seen["asked"]) == 1  # both images in one call
+    assert tuple(seen["order"]) == seen["ids"]  # the least sure first: 1 less 30% before 1 less 90%
+    assert seen["unsure"] == [("fork", 0.5, 0.4)]  # only the box at or above the threshold
+    assert seen["sure"] == [("fork", 0.1)]
+    assert seen["untagged_after"] == 0
