@@ -137,6 +137,23 @@ export class TrainingApi {
     return this.call("POST", `/projects/${projectId}/quicktest/url`, { query: { iterationId }, json: { url } });
   }
 
+  // The Smart Labeler: an iteration's predictions on untagged images (at most 64 image ids a call), each with the
+  // API's predictionUncertainty; and the tags and boxes confirmed, many images at once.
+  suggestTags(projectId, iterationId, imageIds) {
+    return this.call("POST", `/projects/${projectId}/tagsandregions/suggestions`, { query: { iterationId, imageIds } });
+  }
+  suggestedImages(projectId, iterationId, query) {
+    return this.call("POST", `/projects/${projectId}/images/suggested`, { query: { iterationId }, json: query });
+  }
+  tagImages(projectId, tags) { return this.call("POST", `/projects/${projectId}/images/tags`, { json: { tags } }); }
+
+  // Stored predictions (quick tests and prediction calls Tailor kept).
+  predictions(projectId, query) { return this.call("POST", `/projects/${projectId}/predictions/query`, { json: query }); }
+  deletePredictions(projectId, ids) { return this.call("DELETE", `/projects/${projectId}/predictions`, { query: { ids } }); }
+  imagesFromPredictions(projectId, images) {
+    return this.call("POST", `/projects/${projectId}/images/predictions`, { json: { images } });
+  }
+
   // The model behind an iteration (named cv-<iteration id>) on the Image Analysis face: its trainingProgress has the
   // phase, trials done, best validation score and budget used that the Custom Vision iteration does not carry.
   trainingProgress(iterationId) { return this.model(iterationId, ""); }

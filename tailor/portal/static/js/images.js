@@ -44,6 +44,8 @@ export async function renderImages(page, api, view, query) {
           field("Filter by tag", filter),
           h("button", { type: "button", class: "primary", onclick: () => upload() }, "Add images"),
           h("button", { type: "button", onclick: () => importFile() }, "Import COCO"),
+          tagged ? null : h("button", { type: "button", onclick: () => view.go(hashFor({ suggested: 1, page: null })) },
+            "Get suggested tags"),
           h("button", { type: "button", onclick: (event) => exportFile(event.currentTarget) }, "Export COCO")),
         done, error, grid, pager)));
 

@@ -5,11 +5,13 @@ import { h, replace } from "./dom.js";
 import { renderImage } from "./image-view.js";
 import { renderImages } from "./images.js";
 import { renderPerformance } from "./performance.js";
+import { renderPredictions } from "./predictions.js";
 import { renderProject } from "./project.js";
 import { renderProjects } from "./projects.js";
 import { renderQuickTest } from "./quicktest.js";
 import { forgetKey, storedKey } from "./session.js";
 import { renderSignIn } from "./signin.js";
+import { renderSuggestions } from "./suggestions.js";
 
 const main = document.getElementById("main");
 const account = document.getElementById("account");
@@ -57,9 +59,11 @@ async function render() {
   const page = await renderProject(main, api, view, projectId, tab);
   if (!page) return; // the project could not be read; renderProject said why
   if (tab === "images" && imageId) await renderImage(page, api, view, imageId);
+  else if (tab === "images" && query.get("suggested")) await renderSuggestions(page, api, view, query);
   else if (tab === "images") await renderImages(page, api, view, query);
   else if (tab === "performance") await renderPerformance(page, api, view);
   else if (tab === "quicktest") await renderQuickTest(page, api, view);
+  else if (tab === "predictions") await renderPredictions(page, api, view);
 }
 
 window.addEventListener("hashchange", render);

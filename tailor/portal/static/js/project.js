@@ -3,7 +3,8 @@
 import { alertBox, h, showError } from "./dom.js";
 import { openTrainDialog } from "./training.js";
 
-const TABS = [["images", "Training Images"], ["performance", "Performance"], ["quicktest", "Quick Test"]];
+const TABS = [["images", "Training Images"], ["performance", "Performance"], ["quicktest", "Quick Test"],
+  ["predictions", "Predictions"]];
 
 export async function renderProject(main, api, view, projectId, tab) {
   const error = alertBox();
