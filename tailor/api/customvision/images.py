@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...coco import CocoSource
-
 from ...customvision.codes import ErrorCode, OrderBy, TaggingStatus
 from ...customvision.errors import CustomVisionError
 from ...customvision.images import MAX_BATCH, MAX_IMAGE_BYTES, BoxIn, ImageFile, ImageIn
@@ -63,6 +62,8 @@ def _boxes(regions: Sequence[RegionIn] | None) -> tuple[BoxIn, ...]:
 
 
 # Uploads ------------------------------------------------------------------------------------------------------
+# The async routes read their bodies on the event loop, then hand the work (images decoded and stored, URLs fetched,
+# the database written) to the thread pool: done on the loop, one slow URL would stall every request.
 
 
 @router.post("/projects/{project_id}/images/files", status_code=200)
@@ -77,7 +78,7 @@ async def create_images_from_files(cv: CustomVision, request: Request, project_i
                                     "bytes, base64-encoded") from None
         entries.append(ImageIn(data=data, name=image.name, tag_ids=tuple(image.tag_ids or ()),
                                regions=_boxes(image.regions)))
-    outcomes = cv.images.add(project_id, entries, body.tag_ids or (), body.metadata)
+    outcomes = await run_in_threadpool(cv.images.add, project_id, entries, body.tag_ids or (), body.metadata)
     return _summary(request, project_id, outcomes)
 
 
@@ -85,7 +86,7 @@ async def create_images_from_files(cv: CustomVision, request: Request, project_i
 async def create_images_from_urls(cv: CustomVision, request: Request, project_id: str) -> Response:
     body = parse_json(await read_limited(request, SMALL_JSON, "the batch"), ImageUrlBatchIn)
     entries = [ImageIn(url=i.url, tag_ids=tuple(i.tag_ids or ()), regions=_boxes(i.regions)) for i in body.images]
-    outcomes = cv.images.add(project_id, entries, body.tag_ids or (), body.metadata)
+    outcomes = await run_in_threadpool(cv.images.add, project_id, entries, body.tag_ids or (), body.metadata)
     return _summary(request, project_id, outcomes)
 
 
@@ -94,7 +95,7 @@ async def create_images_from_predictions(cv: CustomVision, request: Request, pro
     """Stored predictions' images added to training, with the tags and regions given."""
     body = parse_json(await read_limited(request, SMALL_JSON, "the batch"), ImageIdBatchIn)
     entries = [(i.id, tuple(i.tag_ids or ()), _boxes(i.regions)) for i in body.images]
-    outcomes = cv.stored.to_training(project_id, entries, body.tag_ids or (), body.metadata)
+    outcomes = await run_in_threadpool(cv.stored.to_training, project_id, entries, body.tag_ids or (), body.metadata)
     return _summary(request, project_id, outcomes)
 
 
@@ -104,7 +105,7 @@ async def create_images_from_data(
 ) -> Response:
     """One image, as multipart `imageData` or as the raw body (application/octet-stream)."""
     data = await image_body(request, MAX_IMAGE_BYTES)
-    outcomes = cv.images.add(project_id, [ImageIn(data=data)], csv(tag_ids))
+    outcomes = await run_in_threadpool(cv.images.add, project_id, [ImageIn(data=data)], csv(tag_ids))
     return _summary(request, project_id, outcomes)
 
 
@@ -249,7 +250,8 @@ def delete_images(
 @router.post("/projects/{project_id}/images/tags")
 async def create_image_tags(cv: CustomVision, request: Request, project_id: str) -> ImageTagCreateSummaryOut:
     body = parse_json(await read_limited(request, SMALL_JSON, "the body"), ImageTagBatchIn)
-    created, duplicated, exceeded = cv.images.tag(project_id, [(t.image_id, t.tag_id) for t in body.tags])
+    pairs_in = [(t.image_id, t.tag_id) for t in body.tags]
+    created, duplicated, exceeded = await run_in_threadpool(cv.images.tag, project_id, pairs_in)
 
     def pairs(found):
         return [ImageTagIn(image_id=i, tag_id=t) for i, t in found]
@@ -271,7 +273,7 @@ def delete_image_tags(
 async def create_image_regions(cv: CustomVision, request: Request, project_id: str) -> Response:
     body = parse_json(await read_limited(request, SMALL_JSON, "the body"), ImageRegionBatchIn)
     entries = [(r.image_id, BoxIn(r.tag_id, r.left, r.top, r.width, r.height)) for r in body.regions]
-    created, duplicated, exceeded = cv.images.add_regions(project_id, entries)
+    created, duplicated, exceeded = await run_in_threadpool(cv.images.add_regions, project_id, entries)
 
     def entry(image_id: str, box: BoxIn) -> ImageRegionIn:
         return ImageRegionIn(image_id=image_id, tag_id=box.tag_id, left=box.left, top=box.top, width=box.width,

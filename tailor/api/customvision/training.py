@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ...customvision import projects as project_rules
 from ...customvision.codes import OrderBy
@@ -160,8 +161,9 @@ async def train_project(
 ) -> IterationOut:
     """`notificationEmailAddress` is accepted and not used: Tailor sends no mail (poll get_iteration)."""
     body = parse_json(await read_limited(request, SMALL_JSON, "the body"), TrainingParametersIn)
-    view = cv.iterations.train(project_id, training_type, reserved_budget_in_hours, force_train, body.selected_tags,
-                               owner(request))
+    # A snapshot of the project's images is written to the storage: in the thread pool, off the event loop.
+    view = await run_in_threadpool(cv.iterations.train, project_id, training_type, reserved_budget_in_hours,
+                                   force_train, body.selected_tags, owner(request))
     return IterationOut.of(view)
 
 
