@@ -140,3 +140,37 @@ export class TrainingApi {
     return URL.createObjectURL(await response.blob());
   }
 }
+
+// A prediction key opens only the Prediction API (Prediction-Key on /customvision/v3.1/prediction): a published
+// iteration, found by its project id and publish name (the API has no listing), classifies or detects an image.
+const PREDICTION = "/customvision/v3.1/prediction";
+
+export class PredictionApi {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async call(path, { json, form }) {
+    const headers = { "Prediction-Key": this.key };
+    let body = form;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    }
+    const response = await fetch(`${PREDICTION}${path}`, { method: "POST", headers, body });
+    if (!response.ok) throw await errorOf(response);
+    return response.json();
+  }
+
+  // verb: "classify" or "detect", as the project's type wants.
+  predictFile(projectId, publishedName, verb, file) {
+    const form = new FormData();
+    form.append("imageData", file, file.name);
+    return this.call(`/${encodeURIComponent(projectId)}/${verb}/iterations/${encodeURIComponent(publishedName)}/image`,
+      { form });
+  }
+  predictUrl(projectId, publishedName, verb, url) {
+    return this.call(`/${encodeURIComponent(projectId)}/${verb}/iterations/${encodeURIComponent(publishedName)}/url`,
+      { json: { url } });
+  }
+}

@@ -1,0 +1,116 @@
+"""A prediction key opens only Quick Test: signed in with it, a person names a published iteration (its project ID
+and publish name, or the prediction URL pasted) and tests an image on the Prediction API, with the Prediction-Key
+header alone; the training pages are not reachable and the training API is never called. A wrong prediction key
+is refused by the first test, in the API's words."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.cognitiveservices.vision.customvision.training.models import ImageFileCreateBatch, ImageFileCreateEntry
+from playwright.sync_api import Page, expect
+
+from tailor.api.customvision.gateway import UNAUTHORIZED_MESSAGE
+from tests.api.conftest import PREDICTION_KEY
+from tests.api.customvision.conftest import Tailor, jpeg, tree
+from tests.portal.pages import screenshot_both_sizes
+
+TRAINING_TIMEOUT_S = 300
+PUBLISHED_NAME = "treesModel"
+
+
+@pytest.fixture(scope="module")
+def published(portal: Tailor) -> Iterator[str]:
+    """A classifier of drawn trees, trained once for the module on the service's default (smallest) budget and
+    published as PUBLISHED_NAME; its project id."""
+    trainer = portal.trainer()
+    project = trainer.create_project("Trees")
+    tags = {kind: trainer.create_tag(project.id, kind).id for kind in ("hemlock", "cherry")}
+    images = [ImageFileCreateEntry(name=f"{kind}_{k}.jpg", contents=jpeg(tree(kind, seed)), tag_ids=[tags[kind]])
+              for kind, first in (("hemlock", 0), ("cherry", 100)) for k, seed in enumerate(range(first, first + 8))]
+    assert trainer.create_images_from_files(project.id, ImageFileCreateBatch(images=images)).is_batch_successful
+    iteration = trainer.train_project(project.id)
+    deadline = time.monotonic() + TRAINING_TIMEOUT_S
+    while iteration.status == "Training" and time.monotonic() < deadline:
+        time.sleep(1)
+        iteration = trainer.get_iteration(project.id, iteration.id)
+    assert iteration.status == "Completed", (iteration.status, iteration.training_error_details)
+    assert trainer.publish_iteration(project.id, iteration.id, PUBLISHED_NAME, "prediction-resource")
+    yield project.id
+
+
+def sign_in_with_prediction_key(page: Page, url: str, key: str) -> None:
+    page.goto(url + "/")
+    page.get_by_role("button", name="Use a prediction key instead").click()
+    page.get_by_label("Prediction key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Quick Test")).to_be_visible()
+
+
+def test_a_prediction_key_opens_only_quick_test_of_a_published_iteration(
+        browser_page, portal: Tailor, published: str, screenshots: Path) -> None:
+    test_image = jpeg(tree("cherry", 777))
+    expected = portal.predictor().classify_image(published, PUBLISHED_NAME, test_image)
+    expected_rows = sorted(((p.tag_name, f"{p.probability * 100:.1f}%") for p in expected.predictions),
+                           key=lambda row: -float(row[1][:-1]))
+    image_file = {"name": "test.jpg", "mimeType": "image/jpeg", "buffer": test_image}
+    requests: list[tuple[str, dict]] = []
+
+    def flow(page: Page) -> dict:
+        page.on("request", lambda request: requests.append((request.url, request.headers)))
+        # A wrong prediction key cannot be checked at sign-in (the Prediction API lists nothing): the first test
+        # refuses it in the API's words.
+        sign_in_with_prediction_key(page, portal.url, "not-a-key")
+        page.get_by_label("Project ID").fill(published)
+        page.get_by_label("Published name").fill(PUBLISHED_NAME)
+        page.get_by_label("Image file").set_input_files([image_file])
+        expect(page.get_by_role("alert")).to_have_text(UNAUTHORIZED_MESSAGE)
+        page.get_by_role("button", name="Sign out").click()
+
+        sign_in_with_prediction_key(page, portal.url, PREDICTION_KEY)
+        expect(page.get_by_role("link", name="Projects")).to_have_count(0)
+        expect(page.get_by_role("heading", name="Projects")).to_have_count(0)
+        kept = page.evaluate("[sessionStorage.getItem('tailor.trainingKey'), "
+                             "sessionStorage.getItem('tailor.predictionKey')]")
+
+        # Nothing named yet: the page says what it needs, and calls nothing.
+        page.get_by_label("Image file").set_input_files([image_file])
+        expect(page.get_by_role("alert")).to_contain_text("Enter the project ID and the published name")
+
+        # The prediction URL pasted fills in the project, its type and the published name.
+        page.get_by_label("Prediction URL").fill(
+            f"{portal.url}/customvision/v3.0/Prediction/{published}/classify/iterations/{PUBLISHED_NAME}/image")
+        expect(page.get_by_label("Project ID")).to_have_value(published)
+        expect(page.get_by_label("Published name")).to_have_value(PUBLISHED_NAME)
+        expect(page.get_by_label("Project type")).to_have_value("classify")
+        page.get_by_label("Image file").set_input_files([image_file])
+        table = page.get_by_role("table", name="Predictions")
+        expect(table.locator("tbody tr")).to_have_count(2)
+        expect(page.get_by_role("alert")).to_be_hidden()
+        rows = [tuple(row.locator("td").all_inner_texts()) for row in table.locator("tbody tr").all()]
+        page.get_by_label("Probability threshold").fill("0")
+        expect(page.get_by_text("2 tags at or above the threshold")).to_be_visible()
+        screenshot_both_sizes(page, screenshots, "prediction-key-quick-test")
+
+        # The training pages are not there for a prediction key: their addresses open Quick Test.
+        page.goto(f"{portal.url}/#/projects/{published}/images")
+        expect(page.get_by_role("heading", name="Quick Test")).to_be_visible()
+        expect(page.get_by_role("link", name="Training Images")).to_have_count(0)
+        return {"rows": rows, "kept": kept}
+
+    drive = browser_page.drive(flow)
+    assert drive.problems(expected_statuses=(401,)) == []
+    assert [r.split()[:2] for r in drive.error_responses] == [["401", "POST"]]  # the wrong key, and nothing else
+    assert drive.result["rows"] == expected_rows
+    assert drive.result["kept"] == [None, PREDICTION_KEY]
+    api_calls = [(url, headers) for url, headers in requests if "/customvision/" in url]
+    assert not [url for url, _ in requests if "/training/" in url or "/computervision" in url]  # no training API
+    assert [url.split("/customvision/")[1] for url, _ in api_calls] == [
+        f"v3.1/prediction/{published}/classify/iterations/{PUBLISHED_NAME}/image"] * 2
+    assert all("training-key" not in headers and headers.get("prediction-key") for _, headers in api_calls)
+    assert sorted(p.name for p in screenshots.iterdir()) == [
+        "prediction-key-quick-test-1280x800.png", "prediction-key-quick-test-390x844.png"]
+
