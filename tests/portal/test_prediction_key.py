@@ -114,3 +114,67 @@ def test_a_prediction_key_opens_only_quick_test_of_a_published_iteration(
     assert sorted(p.name for p in screenshots.iterdir()) == [
         "prediction-key-quick-test-1280x800.png", "prediction-key-quick-test-390x844.png"]
 
+
+def detector_answer(project_id: str) -> str:
+    """What the Prediction API answers for a detector (built with its own response model): three boxes, at 90%, 60%
+    and 20%. A trained detector costs minutes of CPU (the smallest budget the detector tests train on is 144 s), so
+    the drawing is checked on this answer, sent in place of the service's."""
+    from datetime import datetime, timezone
+
+    from tailor.api.customvision.schemas import BoundingBoxOut, ImagePredictionOut, PredictionOut
+
+    boxes = [("fork", 0.9, (0.1, 0.2, 0.3, 0.4)), ("scissors", 0.6, (0.5, 0.5, 0.4, 0.3)),
+             ("fork", 0.2, (0.6, 0.1, 0.2, 0.2))]
+    predictions = [PredictionOut(probability=p, tag_id=f"tag-{name}", tag_name=name,
+                                 bounding_box=BoundingBoxOut(left=b[0], top=b[1], width=b[2], height=b[3]))
+                   for name, p, b in boxes]
+    answer = ImagePredictionOut(id="prediction", project=project_id, iteration="iteration",
+                                created=datetime.now(timezone.utc), predictions=predictions)
+    return answer.model_dump_json(by_alias=True)
+
+
+def test_a_detectors_boxes_are_drawn_on_the_image_with_their_tag_and_probability_by_the_threshold(
+        browser_page, portal: Tailor, screenshots: Path) -> None:
+    project_id = "0f6a3c52-1f7e-4c1b-9a43-5d0c1b2a3e4f"
+    image_file = {"name": "tools.jpg", "mimeType": "image/jpeg", "buffer": jpeg(tree("hemlock", 5, (320, 240)))}
+    routed: list[str] = []
+
+    def flow(page: Page) -> dict:
+        def answer(route) -> None:
+            routed.append(route.request.url)
+            route.fulfill(status=200, content_type="application/json; charset=utf-8",
+                          body=detector_answer(project_id))
+
+        page.route("**/customvision/v3.1/prediction/**", answer)
+        sign_in_with_prediction_key(page, portal.url, PREDICTION_KEY)
+        page.get_by_label("Prediction URL").fill(
+            f"{portal.url}/customvision/v3.0/Prediction/{project_id}/detect/iterations/toolsModel/url")
+        expect(page.get_by_label("Project type")).to_have_value("detect")
+        page.get_by_label("Image file").set_input_files([image_file])
+        boxes = page.get_by_test_id("prediction-boxes").get_by_role("img")
+        expect(boxes).to_have_count(2)  # at the 50% threshold
+        expect(page.get_by_text("2 objects at or above the threshold")).to_be_visible()
+        labels = boxes.all_inner_texts()
+        picture = page.get_by_role("img", name="The tested image").bounding_box()
+        first = page.get_by_role("img", name="fork 90.0%").bounding_box()
+        placed = [round((first["x"] - picture["x"]) / picture["width"], 2),
+                  round((first["y"] - picture["y"]) / picture["height"], 2),
+                  round(first["width"] / picture["width"], 2), round(first["height"] / picture["height"], 2)]
+        screenshot_both_sizes(page, screenshots, "quick-test-boxes")
+        page.get_by_label("Probability threshold").fill("70")
+        expect(boxes).to_have_count(1)
+        expect(page.get_by_text("1 objects at or above the threshold")).to_be_visible()
+        page.get_by_label("Probability threshold").fill("10")
+        expect(boxes).to_have_count(3)
+        expect(page.get_by_role("table", name="Predictions").locator("tbody tr.below")).to_have_count(0)
+        page.get_by_label("Probability threshold").fill("95")
+        expect(boxes).to_have_count(0)
+        expect(page.get_by_role("table", name="Predictions").locator("tbody tr.below")).to_have_count(3)
+        return {"labels": labels, "placed": placed}
+
+    drive = browser_page.drive(flow)
+    assert drive.problems() == []
+    assert drive.result["labels"] == ["fork 90.0%", "scissors 60.0%"]
+    assert drive.result["placed"] == [0.1, 0.2, 0.3, 0.4]  # left, top, width, height as fractions of the image
+    assert [url.split("/customvision/")[1] for url in routed] == [
+        f"v3.1/prediction/{project_id}/detect/iterations/toolsModel/image"]
