@@ -174,3 +174,40 @@ export class PredictionApi {
       { json: { url } });
   }
 }
+
+// The Image Analysis face, read with the training key (Ocp-Apim-Subscription-Key): datasets, models with their
+// training progress, evaluations, and the reports of evaluations (an HTML page, fetched with the key and handed to
+// the browser as a file, since a link cannot carry the key).
+export class ImageAnalysisApi {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async get(url) {
+    const response = await fetch(url, { headers: { "Ocp-Apim-Subscription-Key": this.key } });
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  // Every page of a list, following nextLink (at most `pages` pages of 30).
+  async list(path, pages = 20) {
+    let url = `${IMAGE_ANALYSIS}${path}${queryString({ "api-version": IMAGE_ANALYSIS_VERSION, top: 30 })}`;
+    const items = [];
+    for (let page = 0; url && page < pages; page += 1) {
+      const body = await (await this.get(url)).json();
+      items.push(...body.value);
+      url = body.nextLink;
+    }
+    return items;
+  }
+
+  datasets() { return this.list("/datasets"); }
+  models() { return this.list("/models"); }
+  evaluations(model) { return this.list(`/models/${encodeURIComponent(model)}/evaluations`); }
+  async evaluationReport(model, name) {
+    const path = `/models/${encodeURIComponent(model)}/evaluations/${encodeURIComponent(name)}/report`;
+    const version = queryString({ "api-version": IMAGE_ANALYSIS_VERSION });
+    const response = await this.get(`${IMAGE_ANALYSIS}${path}${version}`);
+    return response.blob();
+  }
+}

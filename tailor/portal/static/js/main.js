@@ -1,7 +1,8 @@
 // The portal's entry: a hash router over a few pages. Each navigation renders one page into <main>; a page that
 // polls (a training) checks `view.current()` so that it stops once the person has moved on.
-import { PredictionApi, TrainingApi } from "./api.js";
+import { ImageAnalysisApi, PredictionApi, TrainingApi } from "./api.js";
 import { h, replace } from "./dom.js";
+import { renderImageAnalysis } from "./image-analysis.js";
 import { renderImage } from "./image-view.js";
 import { renderImages } from "./images.js";
 import { renderPerformance } from "./performance.js";
@@ -28,10 +29,12 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-function showAccount(signedIn) {
-  replace(account, signedIn
-    ? h("button", { type: "button", class: "link", onclick: () => { forgetKey(); go("#/"); } }, "Sign out")
-    : null);
+function showAccount(signedIn, training) {
+  replace(account,
+    training ? h("a", { href: "#/imageanalysis", class: "nav-link" }, "Image Analysis") : null,
+    signedIn
+      ? h("button", { type: "button", class: "link", onclick: () => { forgetKey(); go("#/"); } }, "Sign out")
+      : null);
 }
 
 async function render() {
@@ -39,7 +42,7 @@ async function render() {
   const view = { current: () => mine === generation, go };
   const key = storedKey();
   const predictionKey = key ? null : storedPredictionKey();
-  showAccount(Boolean(key || predictionKey));
+  showAccount(Boolean(key || predictionKey), Boolean(key));
   brand.setAttribute("href", predictionKey ? "#/quicktest" : "#/projects");
   main.replaceChildren();
   window.scrollTo(0, 0);
@@ -54,6 +57,10 @@ async function render() {
   }
   const api = new TrainingApi(key);
   const { parts, query } = parseHash();
+  if (parts[0] === "imageanalysis") {
+    await renderImageAnalysis(main, new ImageAnalysisApi(key), view);
+    return;
+  }
   if (parts[0] !== "projects") {
     go("#/projects");
     return;
