@@ -5,6 +5,7 @@ is refused by the first test, in the API's words."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +179,49 @@ def test_a_detectors_boxes_are_drawn_on_the_image_with_their_tag_and_probability
     assert drive.result["placed"] == [0.1, 0.2, 0.3, 0.4]  # left, top, width, height as fractions of the image
     assert [url.split("/customvision/")[1] for url in routed] == [
         f"v3.1/prediction/{project_id}/detect/iterations/toolsModel/image"]
+
+
+def test_quick_test_of_a_detection_project_draws_its_boxes(browser_page, portal: Tailor, screenshots: Path) -> None:
+    """The project's own Quick Test tab (training key) draws a detector's boxes the same way: the project is real,
+    its one completed iteration and the quick test's answer are sent in place of the service's (no trained detector,
+    as above)."""
+    from tests.portal.pages import sign_in
+
+    trainer = portal.trainer()
+    domain = next(d for d in trainer.get_domains() if d.type == "ObjectDetection" and d.name == "General")
+    project = trainer.create_project("Tools", domain_id=domain.id)
+    iteration = {"id": "5d0c1b2a-3e4f-4c1b-9a43-0f6a3c521f7e", "name": "Iteration 1", "status": "Completed",
+                 "created": "2026-01-01T00:00:00Z", "lastModified": "2026-01-01T00:00:00Z", "exportable": False,
+                 "domainId": domain.id, "projectId": project.id, "trainingType": "Regular",
+                 "reservedBudgetInHours": 0, "trainingTimeInMinutes": 0}
+    image_file = {"name": "tools.jpg", "mimeType": "image/jpeg", "buffer": jpeg(tree("hemlock", 5, (320, 240)))}
+    routed: list[str] = []
+
+    def flow(page: Page) -> list[str]:
+        def iterations(route) -> None:
+            routed.append(route.request.url)
+            route.fulfill(status=200, content_type="application/json", body=json.dumps([iteration]))
+
+        def quick_test(route) -> None:
+            routed.append(route.request.url)
+            route.fulfill(status=200, content_type="application/json", body=detector_answer(project.id))
+
+        page.route(f"**/projects/{project.id}/iterations", iterations)
+        page.route(f"**/projects/{project.id}/quicktest/image*", quick_test)
+        sign_in(page, portal.url)
+        page.goto(f"{portal.url}/#/projects/{project.id}/quicktest")
+        page.get_by_label("Image file").set_input_files([image_file])
+        boxes = page.get_by_test_id("prediction-boxes").get_by_role("img")
+        expect(boxes).to_have_count(2)
+        labels = boxes.all_inner_texts()
+        page.get_by_label("Probability threshold").fill("10")
+        expect(boxes).to_have_count(3)
+        screenshot_both_sizes(page, screenshots, "quick-test-detector")
+        return labels
+
+    drive = browser_page.drive(flow)
+    assert drive.problems() == []
+    assert drive.result == ["fork 90.0%", "scissors 60.0%"]
+    assert [url.split("/training/")[1].split("?")[0] for url in routed] == [
+        f"projects/{project.id}/iterations", f"projects/{project.id}/quicktest/image"]
+    assert f"iterationId={iteration['id']}" in routed[1]
