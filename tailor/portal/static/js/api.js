@@ -185,3 +185,74 @@ export class TrainingApi {
     return URL.createObjectURL(await response.blob());
   }
 }
+
+// A prediction key opens only the Prediction API (Prediction-Key on /customvision/v3.1/prediction): a published
+// iteration, found by its project id and publish name (the API has no listing), classifies or detects an image.
+const PREDICTION = "/customvision/v3.1/prediction";
+
+export class PredictionApi {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async call(path, { json, form }) {
+    const headers = { "Prediction-Key": this.key };
+    let body = form;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    }
+    const response = await fetch(`${PREDICTION}${path}`, { method: "POST", headers, body });
+    if (!response.ok) throw await errorOf(response);
+    return response.json();
+  }
+
+  // verb: "classify" or "detect", as the project's type wants.
+  predictFile(projectId, publishedName, verb, file) {
+    const form = new FormData();
+    form.append("imageData", file, file.name);
+    return this.call(`/${encodeURIComponent(projectId)}/${verb}/iterations/${encodeURIComponent(publishedName)}/image`,
+      { form });
+  }
+  predictUrl(projectId, publishedName, verb, url) {
+    return this.call(`/${encodeURIComponent(projectId)}/${verb}/iterations/${encodeURIComponent(publishedName)}/url`,
+      { json: { url } });
+  }
+}
+
+// The Image Analysis face, read with the training key (Ocp-Apim-Subscription-Key): datasets, models with their
+// training progress, evaluations, and the reports of evaluations (an HTML page, fetched with the key and handed to
+// the browser as a file, since a link cannot carry the key).
+export class ImageAnalysisApi {
+  constructor(key) {
+    this.key = key;
+  }
+
+  async get(url) {
+    const response = await fetch(url, { headers: { "Ocp-Apim-Subscription-Key": this.key } });
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  // Every page of a list, following nextLink (at most `pages` pages of 30).
+  async list(path, pages = 20) {
+    let url = `${IMAGE_ANALYSIS}${path}${queryString({ "api-version": IMAGE_ANALYSIS_VERSION, top: 30 })}`;
+    const items = [];
+    for (let page = 0; url && page < pages; page += 1) {
+      const body = await (await this.get(url)).json();
+      items.push(...body.value);
+      url = body.nextLink;
+    }
+    return items;
+  }
+
+  datasets() { return this.list("/datasets"); }
+  models() { return this.list("/models"); }
+  evaluations(model) { return this.list(`/models/${encodeURIComponent(model)}/evaluations`); }
+  async evaluationReport(model, name) {
+    const path = `/models/${encodeURIComponent(model)}/evaluations/${encodeURIComponent(name)}/report`;
+    const version = queryString({ "api-version": IMAGE_ANALYSIS_VERSION });
+    const response = await this.get(`${IMAGE_ANALYSIS}${path}${version}`);
+    return response.blob();
+  }
+}

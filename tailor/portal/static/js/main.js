@@ -1,20 +1,23 @@
 // The portal's entry: a hash router over a few pages. Each navigation renders one page into <main>; a page that
 // polls (a training) checks `view.current()` so that it stops once the person has moved on.
-import { TrainingApi } from "./api.js";
+import { ImageAnalysisApi, PredictionApi, TrainingApi } from "./api.js";
 import { h, replace } from "./dom.js";
+import { renderImageAnalysis } from "./image-analysis.js";
 import { renderImage } from "./image-view.js";
 import { renderImages } from "./images.js";
 import { renderPerformance } from "./performance.js";
 import { renderPredictions } from "./predictions.js";
+import { renderPredictionQuickTest } from "./predict.js";
 import { renderProject } from "./project.js";
 import { renderProjects } from "./projects.js";
 import { renderQuickTest } from "./quicktest.js";
-import { forgetKey, storedKey } from "./session.js";
+import { forgetKey, storedKey, storedPredictionKey } from "./session.js";
 import { renderSignIn } from "./signin.js";
 import { renderSuggestions } from "./suggestions.js";
 
 const main = document.getElementById("main");
 const account = document.getElementById("account");
+const brand = document.querySelector("header .brand");
 let generation = 0;
 
 // "#/projects/ID/images?view=untagged" -> {parts: ["projects", "ID", "images"], query: URLSearchParams}
@@ -28,25 +31,38 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-function showAccount(signedIn) {
-  replace(account, signedIn
-    ? h("button", { type: "button", class: "link", onclick: () => { forgetKey(); go("#/"); } }, "Sign out")
-    : null);
+function showAccount(signedIn, training) {
+  replace(account,
+    training ? h("a", { href: "#/imageanalysis", class: "nav-link" }, "Image Analysis") : null,
+    signedIn
+      ? h("button", { type: "button", class: "link", onclick: () => { forgetKey(); go("#/"); } }, "Sign out")
+      : null);
 }
 
 async function render() {
   const mine = ++generation;
   const view = { current: () => mine === generation, go };
   const key = storedKey();
-  showAccount(Boolean(key));
+  const predictionKey = key ? null : storedPredictionKey();
+  showAccount(Boolean(key || predictionKey), Boolean(key));
+  brand.setAttribute("href", predictionKey ? "#/quicktest" : "#/projects");
   main.replaceChildren();
   window.scrollTo(0, 0);
+  if (predictionKey) { // a prediction key opens Quick Test, and nothing else
+    if (location.hash !== "#/quicktest") go("#/quicktest");
+    else renderPredictionQuickTest(main, new PredictionApi(predictionKey));
+    return;
+  }
   if (!key) {
-    renderSignIn(main, () => go("#/projects"));
+    renderSignIn(main, () => go("#/projects"), () => go("#/quicktest"));
     return;
   }
   const api = new TrainingApi(key);
   const { parts, query } = parseHash();
+  if (parts[0] === "imageanalysis") {
+    await renderImageAnalysis(main, new ImageAnalysisApi(key), view);
+    return;
+  }
   if (parts[0] !== "projects") {
     go("#/projects");
     return;

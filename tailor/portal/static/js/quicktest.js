@@ -1,6 +1,7 @@
-// Quick Test: an image file or URL against a completed iteration; the tags with their probabilities, those under
-// the threshold dimmed (the threshold is applied here, without a new call, as the slider moves).
-import { alertBox, clearError, field, h, percent, replace, showError } from "./dom.js";
+// Quick Test: an image file or URL against a completed iteration; the tags with their probabilities, or for a
+// detector the boxes drawn on the image, with the threshold applied as the slider moves (prediction-view.js).
+import { alertBox, clearError, field, h, showError } from "./dom.js";
+import { predictionView } from "./prediction-view.js";
 
 export async function renderQuickTest(page, api, view) {
   const { project } = page;
@@ -22,52 +23,30 @@ export async function renderQuickTest(page, api, view) {
     iterations.map((i) => h("option", { value: i.id }, i.publishName ? `${i.name} (${i.publishName})` : i.name)));
   const file = h("input", { type: "file", name: "image", accept: "image/*" });
   const url = h("input", { type: "url", name: "url", placeholder: "https://…" });
-  const threshold = h("input", { type: "range", name: "threshold", min: 0, max: 100, value: 50 });
-  const thresholdText = h("output", {}, "50%");
-  const preview = h("img", { alt: "The tested image", class: "preview", hidden: true });
-  const results = h("div", { class: "results", "aria-live": "polite" });
-  let predictions = [];
+  const results = predictionView();
 
-  const show = () => {
-    const cut = Number(threshold.value) / 100;
-    thresholdText.textContent = `${threshold.value}%`;
-    if (predictions.length === 0) return replace(results);
-    replace(results, h("div", { class: "scroll" }, h("table", { "aria-label": "Predictions" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Tag"), h("th", {}, "Probability"))),
-      h("tbody", {}, predictions.map((p) => h("tr", { class: p.probability >= cut ? "" : "below" },
-        h("td", {}, p.tagName), h("td", {}, percent(p.probability))))))),
-    h("p", { class: "muted" }, `${predictions.filter((p) => p.probability >= cut).length} tags at or above the threshold`));
-  };
   const run = async (call) => {
     clearError(error);
-    replace(results, h("p", { class: "muted" }, "Testing…"));
+    results.testing();
     try {
-      const answer = await call();
-      predictions = [...answer.predictions].sort((a, b) => b.probability - a.probability);
-      show();
+      results.answer(await call());
     } catch (problem) {
-      predictions = [];
-      replace(results);
+      results.clear();
       showError(error, problem);
     }
   };
   file.addEventListener("change", () => {
     const chosen = file.files[0];
     if (!chosen) return;
-    if (preview.src) URL.revokeObjectURL(preview.src);
-    preview.src = URL.createObjectURL(chosen);
-    preview.hidden = false;
+    results.image(chosen);
     run(() => api.quickTestFile(project.id, iteration.value, chosen));
   });
   const urlForm = h("form", { class: "inline" }, field("Image URL", url), h("button", { type: "submit" }, "Test URL"));
   urlForm.addEventListener("submit", (event) => {
     event.preventDefault();
-    preview.hidden = true;
+    results.image(null);
     run(() => api.quickTestUrl(project.id, iteration.value, url.value.trim()));
   });
-  threshold.addEventListener("input", show);
   page.content.append(h("section", { class: "card quick-test" }, h("h2", {}, "Quick Test"),
-    field("Iteration", iteration), field("Image file", file), urlForm,
-    h("div", { class: "threshold" }, field("Probability threshold", threshold), thresholdText),
-    preview, results));
+    field("Iteration", iteration), field("Image file", file), urlForm, ...results.element));
 }

@@ -1,0 +1,65 @@
+// Quick Test for a prediction key: the only page a prediction key opens. The Prediction API lists nothing, so the
+// person names the published iteration: its project ID and publish name, typed or read from a pasted prediction URL
+// (.../customvision/v3.x/Prediction/{projectId}/{classify|detect}/iterations/{publishedName}/...), and the
+// project's type (classify or detect). Nothing here calls the training API.
+import { alertBox, clearError, field, h, showError } from "./dom.js";
+import { predictionView } from "./prediction-view.js";
+
+const PREDICTION_URL = /\/prediction\/([^/?#]+)\/(classify|detect)\/iterations\/([^/?#]+)/i;
+
+export function renderPredictionQuickTest(main, api) {
+  const error = alertBox();
+  const pasted = h("input", { type: "url", name: "predictionUrl", autocomplete: "off",
+    placeholder: "https://…/customvision/v3.0/Prediction/…/classify/iterations/…/image" });
+  const projectId = h("input", { type: "text", name: "projectId", autocomplete: "off", required: true });
+  const publishedName = h("input", { type: "text", name: "publishedName", autocomplete: "off", required: true });
+  const kind = h("select", { name: "kind" },
+    h("option", { value: "classify" }, "Classification"), h("option", { value: "detect" }, "Object detection"));
+  const file = h("input", { type: "file", name: "image", accept: "image/*" });
+  const url = h("input", { type: "url", name: "url", placeholder: "https://…" });
+  const results = predictionView();
+
+  pasted.addEventListener("input", () => {
+    const found = PREDICTION_URL.exec(pasted.value.trim());
+    if (!found) return;
+    projectId.value = decodeURIComponent(found[1]);
+    kind.value = found[2].toLowerCase();
+    publishedName.value = decodeURIComponent(found[3]);
+  });
+
+  const run = async (call) => {
+    clearError(error);
+    if (!projectId.value.trim() || !publishedName.value.trim()) {
+      showError(error, "Enter the project ID and the published name (or paste the prediction URL) first.");
+      return;
+    }
+    results.testing();
+    try {
+      results.answer(await call(projectId.value.trim(), publishedName.value.trim(), kind.value));
+    } catch (problem) {
+      results.clear();
+      showError(error, problem);
+    }
+  };
+  file.addEventListener("change", () => {
+    const chosen = file.files[0];
+    if (!chosen) return;
+    results.image(chosen);
+    run((id, name, verb) => api.predictFile(id, name, verb, chosen));
+  });
+  const urlForm = h("form", { class: "inline" }, field("Image URL", url), h("button", { type: "submit" }, "Test URL"));
+  urlForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    results.image(null);
+    run((id, name, verb) => api.predictUrl(id, name, verb, url.value.trim()));
+  });
+  main.append(
+    h("div", { class: "page-head" }, h("div", {},
+      h("h1", {}, "Quick Test"),
+      h("p", { class: "muted" }, "Signed in with a prediction key: test an image against a published iteration."))),
+    h("section", { class: "card quick-test" },
+      field("Prediction URL", pasted, "Paste the iteration's prediction URL to fill in the fields below."),
+      h("div", { class: "key-fields" }, field("Project ID", projectId), field("Published name", publishedName),
+        field("Project type", kind)),
+      error, field("Image file", file), urlForm, ...results.element));
+}
