@@ -8,17 +8,8 @@ import json
 from playwright.sync_api import Page, expect
 
 from tests.api.customvision.conftest import jpeg, tree
+from tests.api.customvision.test_coco_import import classification_file as coco_file
 from tests.portal.pages import screenshot_both_sizes, sign_in
-
-
-def coco_file(urls: list[str]) -> dict:
-    return {
-        "images": [{"id": k + 1, "width": 160, "height": 120, "file_name": f"t{k}.jpg", "absolute_url": url}
-                   for k, url in enumerate(urls)],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 1}, {"id": 2, "image_id": 2, "category_id": 1},
-                        {"id": 3, "image_id": 2, "category_id": 2}],
-        "categories": [{"id": 1, "name": "hemlock"}, {"id": 2, "name": "tall"}],
-    }
 
 
 def as_upload(name: str, coco: dict) -> dict:

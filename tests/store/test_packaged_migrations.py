@@ -3,27 +3,16 @@ into a folder of its own, and run from there on a new database, away from this c
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.wheels import REPO, build_wheel
 
 
 def test_a_wheel_carries_the_migrations_and_they_run_from_it(tmp_path: Path) -> None:
-    pytest.importorskip("setuptools")
-    source = tmp_path / "source"  # built from a copy, so that the checkout gets no build/ or egg-info
-    source.mkdir()
-    shutil.copy(REPO / "pyproject.toml", source)
-    shutil.copy(REPO / "README.md", source)
-    shutil.copytree(REPO / "tailor", source / "tailor", ignore=shutil.ignore_patterns("__pycache__"))
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", str(source), "-w", str(tmp_path)], check=True)
-    wheel = next(tmp_path.glob("tailor-*.whl"))
+    wheel = build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     revisions = {p.relative_to(REPO).as_posix() for p in (REPO / "tailor/store/migrations").rglob("*") if p.is_file()}
     revisions = {name for name in revisions if "__pycache__" not in name}
@@ -31,6 +20,7 @@ def test_a_wheel_carries_the_migrations_and_they_run_from_it(tmp_path: Path) -> 
     assert revisions <= names, sorted(revisions - names)
 
     installed = tmp_path / "installed"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--no-deps", "--no-compile", "--target", str(installed), str(wheel)], check=True)
     database = tmp_path / "tailor.db"
     run = subprocess.run(

@@ -118,6 +118,10 @@ export class TrainingApi {
     return this.call("POST", `/projects/${projectId}/train`, { query, json: {} });
   }
   iterations(projectId) { return this.call("GET", `/projects/${projectId}/iterations`); }
+  /** The project's trained iterations, the newest first. */
+  async trainedIterations(projectId) {
+    return (await this.iterations(projectId)).filter((i) => i.status === "Completed").reverse();
+  }
   iteration(projectId, id) { return this.call("GET", `/projects/${projectId}/iterations/${id}`); }
   deleteIteration(projectId, id) { return this.call("DELETE", `/projects/${projectId}/iterations/${id}`); }
   performance(projectId, id, threshold) {

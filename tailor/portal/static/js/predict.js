@@ -2,8 +2,8 @@
 // person names the published iteration: its project ID and publish name, typed or read from a pasted prediction URL
 // (.../customvision/v3.x/Prediction/{projectId}/{classify|detect}/iterations/{publishedName}/...), and the
 // project's type (classify or detect). Nothing here calls the training API.
-import { alertBox, clearError, field, h, showError } from "./dom.js";
-import { predictionView } from "./prediction-view.js";
+import { alertBox, field, h } from "./dom.js";
+import { imageTestControls, predictionView } from "./prediction-view.js";
 
 const PREDICTION_URL = /\/prediction\/([^/?#]+)\/(classify|detect)\/iterations\/([^/?#]+)/i;
 
@@ -15,8 +15,6 @@ export function renderPredictionQuickTest(main, api) {
   const publishedName = h("input", { type: "text", name: "publishedName", autocomplete: "off", required: true });
   const kind = h("select", { name: "kind" },
     h("option", { value: "classify" }, "Classification"), h("option", { value: "detect" }, "Object detection"));
-  const file = h("input", { type: "file", name: "image", accept: "image/*" });
-  const url = h("input", { type: "url", name: "url", placeholder: "https://…" });
   const results = predictionView();
 
   pasted.addEventListener("input", () => {
@@ -27,31 +25,12 @@ export function renderPredictionQuickTest(main, api) {
     publishedName.value = decodeURIComponent(found[3]);
   });
 
-  const run = async (call) => {
-    clearError(error);
-    if (!projectId.value.trim() || !publishedName.value.trim()) {
-      showError(error, "Enter the project ID and the published name (or paste the prediction URL) first.");
-      return;
-    }
-    results.testing();
-    try {
-      results.answer(await call(projectId.value.trim(), publishedName.value.trim(), kind.value));
-    } catch (problem) {
-      results.clear();
-      showError(error, problem);
-    }
-  };
-  file.addEventListener("change", () => {
-    const chosen = file.files[0];
-    if (!chosen) return;
-    results.image(chosen);
-    run((id, name, verb) => api.predictFile(id, name, verb, chosen));
-  });
-  const urlForm = h("form", { class: "inline" }, field("Image URL", url), h("button", { type: "submit" }, "Test URL"));
-  urlForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    results.image(null);
-    run((id, name, verb) => api.predictUrl(id, name, verb, url.value.trim()));
+  const named = () => [projectId.value.trim(), publishedName.value.trim(), kind.value];
+  const controls = imageTestControls(results, error, {
+    missing: () => (projectId.value.trim() && publishedName.value.trim() ? null
+      : "Enter the project ID and the published name (or paste the prediction URL) first."),
+    file: (chosen) => api.predictFile(...named(), chosen),
+    url: (address) => api.predictUrl(...named(), address),
   });
   main.append(
     h("div", { class: "page-head" }, h("div", {},
@@ -61,5 +40,5 @@ export function renderPredictionQuickTest(main, api) {
       field("Prediction URL", pasted, "Paste the iteration's prediction URL to fill in the fields below."),
       h("div", { class: "key-fields" }, field("Project ID", projectId), field("Published name", publishedName),
         field("Project type", kind)),
-      error, field("Image file", file), urlForm, ...results.element));
+      error, ...controls, ...results.element));
 }

@@ -1,7 +1,7 @@
 // An answer of Quick Test or of the Prediction API, with the probability threshold applied here as the slider moves
 // (no new call): the tags with their probabilities, those under the threshold dimmed; and for a detector, the boxes
 // drawn on the tested image, each with its tag and probability, only those at or above the threshold.
-import { field, h, percent, replace } from "./dom.js";
+import { clearError, field, h, percent, replace, showError } from "./dom.js";
 
 export function predictionView() {
   const threshold = h("input", { type: "range", name: "threshold", min: 0, max: 100, value: 50 });
@@ -60,4 +60,40 @@ export function predictionView() {
       show();
     },
   };
+}
+
+// The two ways to send an image to test, a file and a URL, with the answer shown in `results` and a failure in
+// `error`. `test.file(chosen)` and `test.url(address)` make the call; `test.missing()` says what must be filled in
+// first, if anything.
+export function imageTestControls(results, error, test) {
+  const file = h("input", { type: "file", name: "image", accept: "image/*" });
+  const url = h("input", { type: "url", name: "url", placeholder: "https://…" });
+  const run = async (call) => {
+    clearError(error);
+    const missing = test.missing ? test.missing() : null;
+    if (missing) {
+      showError(error, missing);
+      return;
+    }
+    results.testing();
+    try {
+      results.answer(await call());
+    } catch (problem) {
+      results.clear();
+      showError(error, problem);
+    }
+  };
+  file.addEventListener("change", () => {
+    const chosen = file.files[0];
+    if (!chosen) return;
+    results.image(chosen);
+    run(() => test.file(chosen));
+  });
+  const urlForm = h("form", { class: "inline" }, field("Image URL", url), h("button", { type: "submit" }, "Test URL"));
+  urlForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    results.image(null);
+    run(() => test.url(url.value.trim()));
+  });
+  return [field("Image file", file), urlForm];
 }

@@ -78,7 +78,7 @@ export async function renderSuggestions(page, api, view, query) {
 
   let iterations;
   try {
-    iterations = (await api.iterations(project.id)).filter((i) => i.status === "Completed").reverse();
+    iterations = await api.trainedIterations(project.id);
   } catch (problem) {
     showError(error, problem);
     return;
