@@ -149,13 +149,15 @@ def test_a_second_worker_joins_a_detectors_exploration_and_the_host_continues_th
     monkeypatch.setattr(detection_training, "MIN_VALIDATION_IMAGES", 2)
     monkeypatch.setattr(detection_training, "PARALLEL_EPOCHS", 1)
     monkeypatch.setattr(detection_training, "EXPLORE_SHARE", 0.75)  # time for the second worker to start and join
-    # The exploration runs whatever this machine's speed makes of the budget (a loaded machine would skip it).
+    # The exploration runs whatever this machine's speed makes of the budget (a loaded machine would skip it), and
+    # the joined worker's runs are not halved away after their first epoch: the test is of their way back.
     monkeypatch.setattr(detection_training, "searches", lambda validation_images, steps_affordable: True)
+    monkeypatch.setattr(joining, "pruner", optuna.pruners.NopPruner)
     prepare_study_storage(postgres_url)
     coco, _ = boxes_dataset(tmp_path / "data", classes=2, per_class=2, size=(96, 72))
     dataset = validate_coco([READER.annotation_file(str(coco), max_bytes=10**7)], AnnotationKind.DETECTION,
                             Purpose.TRAINING).dataset
-    files, budget = Files(), 40.0
+    files, budget = Files(), 60.0
     joined: list[JoinResult] = []
     threads: list[threading.Thread] = []
 
