@@ -164,7 +164,7 @@ def test_a_detectors_boxes_are_drawn_on_the_image_with_their_tag_and_probability
         screenshot_both_sizes(page, screenshots, "quick-test-boxes")
         page.get_by_label("Probability threshold").fill("70")
         expect(boxes).to_have_count(1)
-        expect(page.get_by_text("1 objects at or above the threshold")).to_be_visible()
+        expect(page.get_by_text("1 object at or above the threshold")).to_be_visible()
         page.get_by_label("Probability threshold").fill("10")
         expect(boxes).to_have_count(3)
         expect(page.get_by_role("table", name="Predictions").locator("tbody tr.below")).to_have_count(0)

@@ -23,9 +23,12 @@ def test_a_wrong_key_is_refused_in_the_apis_words_and_the_right_one_is_kept_for_
         screenshot_both_sizes(page, screenshots, "sign-in-refused")
 
         sign_in(page, portal.url)
+        empty = page.get_by_text("No projects yet")
+        expect(empty).to_be_visible()  # the list has loaded: a reload now aborts no request of the page's
         kept = page.evaluate("sessionStorage.getItem('tailor.trainingKey')")
         page.reload()
         expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+        expect(empty).to_be_visible()
         screenshot_both_sizes(page, screenshots, "projects-empty")
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_label("Training key")).to_be_visible()

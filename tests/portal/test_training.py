@@ -1,6 +1,7 @@
 """From sign-in to a published iteration answering the prediction API, all in the browser: a new classification
-project, tagged images uploaded, a refused training and a failed one each saying why in words, a training watched
-to its end without a reload (phase, trials, best score and budget used), its performance, Publish, Quick Test with
+project, 20 tagged images uploaded, a refused training and a failed one each saying why in words, a training
+watched to its end without a reload (phase, trials, best score and budget used), its performance read at two
+thresholds (what get_iteration_performance answers), Publish, Quick Test with
 its threshold, Unpublish and Delete. The prediction is checked with the SDK's prediction client, as a client runs
 it."""
 
@@ -19,8 +20,10 @@ from playwright.sync_api import Page, expect
 
 from tests.api.customvision.conftest import CLASSIFIER_BUDGET_HOURS, jpeg, tree
 from tests.portal.pages import add_images, create_project, pictures, screenshot_both_sizes, sign_in
+from tests.portal.test_performance import api_figures, page_figures
 
 TRAINING_TIMEOUT_S = 300
+THRESHOLDS = (0, 70)  # percent: at 0 every tag is predicted for every image, so the figures differ
 TOO_SMALL_BUDGET_HOURS = 0.0001  # 0.36 s: less than any model can train in, so the training fails, and says why
 
 
@@ -56,8 +59,8 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
         expect(dialog.get_by_role("alert")).to_have_text(refused.value.message)
         dialog.get_by_role("button", name="Cancel").click()
 
-        add_images(page, pictures("hemlock", 8, 0), new_tag="hemlock")
-        add_images(page, pictures("cherry", 7, 100), new_tag="cherry")
+        add_images(page, pictures("hemlock", 10, 0), new_tag="hemlock")
+        add_images(page, pictures("cherry", 9, 100), new_tag="cherry")
 
         # A budget too small for any model: the iteration fails, and the page says why in words.
         train(page, TOO_SMALL_BUDGET_HOURS)
@@ -67,7 +70,7 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
         seen["failure"] = failed.get_by_role("alert").inner_text()
 
         page.get_by_role("link", name="Training Images").click()
-        add_images(page, pictures("cherry", 1, 107), tags=("cherry",))
+        add_images(page, pictures("cherry", 1, 109), tags=("cherry",))  # the 20th image
 
         # The real training, watched on the page: the figures change while it runs, and the page is never reloaded.
         train(page, CLASSIFIER_BUDGET_HOURS)
@@ -92,6 +95,10 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
         expect(running.get_by_role("definition")).to_have_count(3)  # precision, recall and AP
         seen["overall"] = running.get_by_role("definition").all_inner_texts()
         expect(running.get_by_role("table")).to_contain_text("hemlock")
+        for threshold in THRESHOLDS:  # the figures at two thresholds, read off the page
+            running.get_by_label("Probability threshold").fill(str(threshold))
+            expect(running.get_by_text(f"{threshold}%", exact=True)).to_be_visible()
+            seen[threshold] = page_figures(running)
         screenshot_both_sizes(page, screenshots, "performance")
 
         # Publish, then check it from outside as a client would.
@@ -114,7 +121,7 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
         page.get_by_label("Probability threshold").fill("0")
         expect(page.get_by_text("2 tags at or above the threshold")).to_be_visible()
         page.get_by_label("Probability threshold").fill("50")
-        expect(page.get_by_text("1 tags at or above the threshold")).to_be_visible()
+        expect(page.get_by_text("1 tag at or above the threshold")).to_be_visible()
         screenshot_both_sizes(page, screenshots, "quick-test")
 
         # Unpublish, and delete the failed iteration after a confirmation.
@@ -139,6 +146,11 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
     iterations = trainer.get_iterations(seen["project"])
     assert [(i.name, i.status, i.publish_name) for i in iterations] == [("Iteration 2", "Completed", None)]
     assert iterations[0].training_type == "Advanced"
+    assert sum(tag.image_count for tag in trainer.get_tags(seen["project"])) == 20
+    assert seen[THRESHOLDS[0]] != seen[THRESHOLDS[1]]
+    for threshold in THRESHOLDS:
+        answer = trainer.get_iteration_performance(seen["project"], iterations[0].id, threshold=threshold / 100)
+        assert seen[threshold] == api_figures(answer), threshold
     with pytest.raises(PredictionError) as unpublished:  # the prediction API no longer answers
         portal.predictor().classify_image(seen["project"], "Iteration2", test_image)
     assert unpublished.value.error.code == "BadRequestIterationNotPublished"

@@ -93,8 +93,10 @@ def test_classification_quickstart(tailor: Tailor, tmp_path: Path) -> None:
     assert results.project == project.id and results.iteration == iteration.id
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_object_detection_quickstart(request: pytest.FixtureRequest, database: str, tmp_path: Path, azurite) -> None:
+def test_object_detection_quickstart(postgres_url: str, tmp_path: Path, azurite) -> None:
+    """On PostgreSQL: a detector costs minutes of CPU, and the same calls on SQLite are the portal's detection flow
+    (tests/portal/test_detection_flow.py: regions, training, publishing, predictions with boxes, detect_image)."""
+    database = "postgresql"
     base = tmp_path / "samples/vision/"
     regions: dict[str, dict[str, tuple[float, ...]]] = {"fork": {}, "scissors": {}}
     for kind in regions:
@@ -108,8 +110,7 @@ def test_object_detection_quickstart(request: pytest.FixtureRequest, database: s
     (base / "images/Test/test_od_image.jpg").write_bytes(jpeg(test_image))
     base_image_url = str(base) + "/"
 
-    postgres = request.getfixturevalue("postgres_url") if database == "postgresql" else ""
-    for tailor in live_tailor(tmp_path, azurite, empty_database_url(database, tmp_path, postgres),
+    for tailor in live_tailor(tmp_path, azurite, empty_database_url(database, tmp_path, postgres_url),
                               DETECTOR_BUDGET_HOURS):
         trainer, predictor = tailor.trainer(), tailor.predictor()
         obj_detection_domain = next(

@@ -108,7 +108,8 @@ export async function renderImages(page, api, view, query) {
 }
 
 function thumbnail(api, view, project, image) {
-  const names = (image.tags || []).map((t) => t.tagName);
+  // A detector's image is tagged by its boxes: their tags name it, as the image's own tags do a classifier's.
+  const names = [...new Set([...(image.tags || []), ...(image.regions || [])].map((t) => t.tagName))];
   const label = names.length ? `Image tagged ${names.join(", ")}` : "Untagged image";
   const picture = h("img", { alt: label, width: 160, height: 120 });
   api.imageFile(image.thumbnailUri).then((url) => {

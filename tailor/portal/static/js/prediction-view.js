@@ -27,7 +27,7 @@ export function predictionView() {
       }, h("span", {}, text));
     }) : null);
     if (predictions.length === 0) return replace(results);
-    const noun = detection ? "objects" : "tags";
+    const noun = (detection ? "object" : "tag") + (kept.length === 1 ? "" : "s");
     return replace(results, h("div", { class: "scroll" }, h("table", { "aria-label": "Predictions" },
       h("thead", {}, h("tr", {}, h("th", {}, "Tag"), h("th", {}, "Probability"))),
       h("tbody", {}, predictions.map((p) => h("tr", { class: p.probability >= cut ? "" : "below" },
