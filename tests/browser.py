@@ -6,7 +6,8 @@ console errors, uncaught script errors, failed requests, images that did not loa
 
 `browser_page.drive(flow, viewport=...)` runs `flow(page)` (a Playwright `Page`, in a fresh context) for pages a
 test clicks through, and returns a `Drive`: what `flow` returned, and everything the page got wrong on the way
-(console errors, script errors, failed requests, responses with an error status).
+(console errors, script errors, failed requests, responses with an error status; requests the browser abandoned
+when the test navigated are kept apart).
 
 The browser is Debian's `chromium` at /usr/bin/chromium, driven by Playwright for Python (the dev extra), never a
 browser download: CI reaches Debian's mirror but not Playwright's downloads. When it is missing it is installed
@@ -64,8 +65,11 @@ class Drive:
     result: Any  # what the flow returned
     console_errors: list[str]
     page_errors: list[str]
-    failed_requests: list[str]
+    failed_requests: list[str]  # "URL: reason" of every request that got no response, but those aborted
     error_responses: list[str]  # "STATUS METHOD URL" of every response with a status of 400 or more
+    # Requests the browser itself abandoned (net::ERR_ABORTED): a reload or a navigation of the test's while a fetch
+    # or the browser's own favicon request was in flight. Nobody sees those: they are kept apart, not problems.
+    aborted_requests: list[str]
 
     def problems(self, expected_statuses: tuple[int, ...] = ()) -> list[str]:
         """Everything that went wrong but the responses a test provoked on purpose (`expected_statuses`), and the
@@ -188,11 +192,17 @@ def _drive(browser: Any, flow: Callable[[Any], Any], viewport: tuple[int, int], 
         error_responses: list[str] = []
         page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: page_errors.append(str(error)))
-        page.on("requestfailed", lambda request: failed_requests.append(f"{request.url[:200]}: {request.failure}"))
+        aborted_requests: list[str] = []
+
+        def failed(request) -> None:
+            abandoned = request.failure == "net::ERR_ABORTED"
+            (aborted_requests if abandoned else failed_requests).append(f"{request.url[:200]}: {request.failure}")
+
+        page.on("requestfailed", failed)
         page.on("response", lambda response: error_responses.append(
             f"{response.status} {response.request.method} {response.url[:200]}") if response.status >= 400 else None)
         result = flow(page)
-        return Drive(result, console_errors, page_errors, failed_requests, error_responses)
+        return Drive(result, console_errors, page_errors, failed_requests, error_responses, aborted_requests)
     finally:
         expect.set_options(timeout=5000)
         context.close()

@@ -49,6 +49,16 @@ export function clearError(box) {
   box.hidden = true;
 }
 
+// What an API call answers, or undefined once its failure is shown in `box`: a page then stops where it is.
+export async function answerOrShow(box, call) {
+  try {
+    return await call;
+  } catch (problem) {
+    showError(box, problem);
+    return undefined;
+  }
+}
+
 // A labelled field: the label names the control by its id (a label wrapping a <select> would take its options'
 // text into the name), and the hint describes it.
 let fieldCounter = 0;

@@ -2,7 +2,7 @@
 // tags (with "Create tag"); "Add images", "Import COCO" and "Export COCO".
 import { openCocoImportDialog, summaryText } from "./coco-import.js";
 import { exportCoco } from "./coco.js";
-import { alertBox, clearError, field, h, replace, showError } from "./dom.js";
+import { alertBox, answerOrShow, clearError, field, h, replace, showError } from "./dom.js";
 import { openUploadDialog } from "./upload.js";
 
 const DEFAULT_PAGE_SIZE = 24;
@@ -70,13 +70,8 @@ export async function renderImages(page, api, view, query) {
   async function upload() {
     if (await openUploadDialog(api, project, tags)) view.go(hashFor({ page: null }));
   }
-  try {
-    tags = await api.tags(project.id);
-  } catch (problem) {
-    showError(error, problem);
-    return;
-  }
-  if (!view.current()) return;
+  tags = await answerOrShow(error, api.tags(project.id));
+  if (!tags || !view.current()) return;
   renderTags(tagsPanel, api, view, project, tags);
   filter.append(h("option", { value: "" }, "All tags"),
     ...tags.map((t) => h("option", { value: t.id, selected: t.id === tagFilter }, t.name)));

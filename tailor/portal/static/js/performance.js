@@ -2,7 +2,7 @@
 // budget used, polled until it ends; one that failed says why; a completed one shows precision, recall and AP
 // (overall and per tag) at the thresholds of its sliders, its report, and can be published, unpublished or deleted.
 import { confirmDialog, formDialog } from "./dialog.js";
-import { alertBox, field, h, percent, replace, showError } from "./dom.js";
+import { alertBox, answerOrShow, field, h, percent, replace, showError } from "./dom.js";
 import { performanceOf } from "./metrics.js";
 
 const POLL_MS = 1000;
@@ -13,14 +13,8 @@ export async function renderPerformance(page, api, view) {
   const error = alertBox();
   const list = h("div", { class: "iterations" });
   page.content.append(error, list);
-  let iterations;
-  try {
-    iterations = await api.iterations(project.id);
-  } catch (problem) {
-    showError(error, problem);
-    return;
-  }
-  if (!view.current()) return;
+  const iterations = await answerOrShow(error, api.iterations(project.id));
+  if (!iterations || !view.current()) return;
   if (iterations.length === 0) {
     list.append(h("p", { class: "empty" }, "No iterations yet: add tagged images, then Train."));
   }

@@ -2,7 +2,7 @@
 // each with its predicted tags (a detector's boxes drawn on it); "Delete" forgets one (delete_prediction), "Add to
 // training images" makes it a training image with the tags (or boxes) chosen (create_images_from_predictions).
 import { formDialog } from "./dialog.js";
-import { alertBox, clearError, h, percent, replace, showError } from "./dom.js";
+import { alertBox, answerOrShow, clearError, h, percent, replace, showError } from "./dom.js";
 import { boxedThumbnail } from "./suggestions.js";
 
 const PAGE = 50;
@@ -78,13 +78,8 @@ export async function renderPredictions(page, api, view) {
   }
 
   async function addToTraining(prediction, predictions, note) {
-    let tags;
-    try {
-      tags = await api.tags(project.id);
-    } catch (problem) {
-      showError(error, problem);
-      return;
-    }
+    const tags = await answerOrShow(error, api.tags(project.id));
+    if (!tags) return;
     // A classifier: the project's tags, the predicted best checked; a detector: the predicted boxes, those at or
     // above SHOWN_CUT checked.
     const choices = detection

@@ -1,20 +1,14 @@
 // Quick Test: an image file or URL against a completed iteration; the tags with their probabilities, or for a
 // detector the boxes drawn on the image, with the threshold applied as the slider moves (prediction-view.js).
-import { alertBox, field, h, showError } from "./dom.js";
+import { alertBox, answerOrShow, field, h } from "./dom.js";
 import { imageTestControls, predictionView } from "./prediction-view.js";
 
 export async function renderQuickTest(page, api, view) {
   const { project } = page;
   const error = alertBox();
   page.content.append(error);
-  let iterations;
-  try {
-    iterations = await api.trainedIterations(project.id);
-  } catch (problem) {
-    showError(error, problem);
-    return;
-  }
-  if (!view.current()) return;
+  const iterations = await answerOrShow(error, api.trainedIterations(project.id));
+  if (!iterations || !view.current()) return;
   if (iterations.length === 0) {
     page.content.append(h("p", { class: "empty" }, "No trained iteration yet: Train first, then test it here."));
     return;

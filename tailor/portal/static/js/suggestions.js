@@ -4,7 +4,7 @@
 // classifier's tags at or above it (a multiclass project's best tag only), a detector's boxes at or above it, drawn
 // on the thumbnail. "Confirm" adds them to the image (create_image_tags or create_image_regions), which moves it to
 // Tagged; "Confirm all" does so for every image with a suggestion that counts.
-import { alertBox, clearError, field, h, percent, replace, showError } from "./dom.js";
+import { alertBox, answerOrShow, clearError, field, h, percent, replace, showError } from "./dom.js";
 
 const SUGGEST_BATCH = 64; // image ids in one suggest_tags_and_regions call
 const LIST_TAKE = 256; // untagged images in one listing call
@@ -76,14 +76,8 @@ export async function renderSuggestions(page, api, view, query) {
     h("p", { class: "muted" }, "The least sure first: confirming those teaches the next iteration most."),
     status, error, grid));
 
-  let iterations;
-  try {
-    iterations = await api.trainedIterations(project.id);
-  } catch (problem) {
-    showError(error, problem);
-    return;
-  }
-  if (!view.current()) return;
+  const iterations = await answerOrShow(error, api.trainedIterations(project.id));
+  if (!iterations || !view.current()) return;
   if (iterations.length === 0) {
     status.textContent = "No trained iteration yet: Train first, then get suggested tags.";
     iterationChoice.disabled = true;
