@@ -15,8 +15,7 @@ from playwright.sync_api import Page
 
 from tailor.coco import AnnotationKind, CocoSource, validate_coco
 from tests.api.customvision.conftest import jpeg, tree
-from tests.portal.pages import sign_in
-from tests.portal.test_regions import detection_domain
+from tests.portal.pages import detection_domain, sign_in
 
 
 def upload(trainer, project_id: str, entries: list[ImageFileCreateEntry]) -> list[str]:

@@ -14,10 +14,16 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from tests.api.customvision.conftest import jpeg
-from tests.portal.pages import add_images, create_project, screenshot_both_sizes, sign_in
-from tests.portal.test_performance import api_figures, page_figures
-from tests.portal.test_regions import Picture
-from tests.portal.test_training import train
+from tests.portal.pages import (
+    Picture,
+    add_images,
+    api_figures,
+    create_project,
+    page_figures,
+    screenshot_both_sizes,
+    sign_in,
+    train,
+)
 
 IMAGES = 20
 SIZE = (160, 120)

@@ -22,7 +22,7 @@ from tailor.customvision.performance import classification_performance, detectio
 from tailor.reports import DetectionPredictions, Predictions, save_predictions
 from tests.api.conftest import TRAINING_KEY
 from tests.api.customvision.conftest import jpeg, tree
-from tests.portal.pages import screenshot_both_sizes, sign_in
+from tests.portal.pages import api_figures, page_figures, screenshot_both_sizes, sign_in
 
 TRAINING_TIMEOUT_S = 300
 THRESHOLDS = (0.0, 0.7)  # at 0 every tag is predicted for every image: the figures differ even for a perfect model
@@ -45,23 +45,6 @@ def trained(portal) -> dict:
         iteration = trainer.get_iteration(project.id, iteration.id)
     assert iteration.status == "Completed", iteration.training_error_details
     return {"project": project.id, "iteration": iteration.id, "name": iteration.name}
-
-
-def page_figures(card) -> dict:
-    overall = card.locator("dl.overall dd").all_inner_texts()
-    rows = {cells[0]: cells[1:] for cells in
-            (row.locator("td").all_inner_texts() for row in card.locator("tbody tr").all())}
-    return {"overall": overall, "per_tag": rows}
-
-
-def api_figures(performance) -> dict:
-    """The SDK's IterationPerformance (or performance.py's), as the page shows it."""
-    def shown(value):
-        return "–" if value is None else f"{value * 100:.1f}%"
-
-    return {"overall": [shown(performance.precision), shown(performance.recall), shown(performance.average_precision)],
-            "per_tag": {t.name: [shown(t.precision), shown(t.recall), shown(t.average_precision)]
-                        for t in getattr(performance, "per_tag_performance", None) or performance.per_tag}}
 
 
 def test_the_figures_at_two_thresholds_are_the_apis(browser_page, portal, trained, screenshots: Path) -> None:

@@ -5,42 +5,13 @@ tag, as the SDK reads it."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.portal.pages import add_images, pictures, screenshot_both_sizes, sign_in
+from tests.portal.pages import Picture, add_images, detection_domain, pictures, screenshot_both_sizes, sign_in
 
 TOLERANCE = 0.01  # a pixel or two of the image as the page shows it, normalized
-
-
-def detection_domain(trainer) -> str:
-    return next(d.id for d in trainer.get_domains() if d.type == "ObjectDetection" and d.name == "General")
-
-
-class Picture:
-    """The image on the page: normalized coordinates to the screen's, for page.mouse."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        image = page.get_by_role("img", name="The image")
-        expect(image).to_have_attribute("src", re.compile("^blob:"))
-        page.wait_for_function("document.querySelector('img.full').complete")
-        self.box = image.bounding_box()
-
-    def point(self, x: float, y: float) -> tuple[float, float]:
-        return self.box["x"] + x * self.box["width"], self.box["y"] + y * self.box["height"]
-
-    def drag(self, start: tuple[float, float], end: tuple[float, float]) -> None:
-        mouse = self.page.mouse
-        mouse.move(*self.point(*start))
-        mouse.down()
-        mouse.move(*self.point(*end), steps=6)
-        mouse.up()
-
-    def click(self, x: float, y: float) -> None:
-        self.page.mouse.click(*self.point(x, y))
 
 
 def test_boxes_are_drawn_moved_resized_relabelled_and_deleted(browser_page, portal, screenshots: Path) -> None:

@@ -19,25 +19,20 @@ from azure.cognitiveservices.vision.customvision.training.models import CustomVi
 from playwright.sync_api import Page, expect
 
 from tests.api.customvision.conftest import CLASSIFIER_BUDGET_HOURS, jpeg, tree
-from tests.portal.pages import add_images, create_project, pictures, screenshot_both_sizes, sign_in
-from tests.portal.test_performance import api_figures, page_figures
+from tests.portal.pages import (
+    add_images,
+    api_figures,
+    create_project,
+    page_figures,
+    pictures,
+    screenshot_both_sizes,
+    sign_in,
+    train,
+)
 
 TRAINING_TIMEOUT_S = 300
 THRESHOLDS = (0, 70)  # percent: at 0 every tag is predicted for every image, so the figures differ
 TOO_SMALL_BUDGET_HOURS = 0.0001  # 0.36 s: less than any model can train in, so the training fails, and says why
-
-
-def train(page: Page, budget_hours: float | None, refused: bool = False) -> None:
-    page.get_by_role("button", name="Train").click()
-    dialog = page.get_by_role("dialog", name="Choose training type")
-    if budget_hours is None:
-        expect(dialog.get_by_label("Quick")).to_be_checked()  # the default
-    else:
-        dialog.get_by_label("Advanced").check()
-        dialog.get_by_label("Budget in hours").fill(str(budget_hours))
-    dialog.get_by_role("button", name="Train").click()
-    if not refused:
-        expect(dialog).to_be_hidden()
 
 
 def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
