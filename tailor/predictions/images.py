@@ -1,9 +1,8 @@
 """An image to analyze, from the bytes a caller sent to an RGB picture the model can take, with every limit of
 API.md checked on the way and each refusal naming what is wrong and what to do.
 
-Decoding follows training (tailor.automl.images) step for step, so that a model sees at serving time what it saw
-when it learned: EXIF orientation applied, RGB, shorter side reduced to KEEP_SIDE. What training never meets is
-handled first: the first frame of an animation, and 16-bit samples scaled to 8 bits rather than clipped.
+The picture is made by training's own `prepare_image` (tailor.automl.images), so that a model sees at serving time
+exactly what it saw when it learned and was validated.
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ import warnings
 from dataclasses import dataclass
 from enum import Enum
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from ..automl.images import KEEP_SIDE
+from ..automl.images import KEEP_SIDE, displayed_size, prepare_image
 from ..errors import InvalidInput
 
 MAX_IMAGE_BYTES = 6 * 1024 * 1024  # API.md: the synchronous analyze call takes images up to 6 MB
@@ -25,7 +23,6 @@ MIN_SIDE = 50
 MAX_SIDE = 16_000
 # What Pillow may call the formats API.md lists (JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF, MPO).
 FORMATS = frozenset({"JPEG", "PNG", "GIF", "BMP", "WEBP", "ICO", "TIFF", "MPO"})
-_DEEP_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # Pillow: "Image size (900000000 pixels) exceeds limit of ..."
 
 
@@ -133,25 +130,8 @@ def _too_many_pixels(exc: Exception, limits: ImageLimits) -> ImageRejected:
 
 
 def _prepared(opened: Image.Image, keep_side: int) -> DecodedImage:
-    opened.seek(0)  # an animation: its first frame
-    image = _eight_bit(opened) if opened.mode in _DEEP_MODES else opened
-    image = ImageOps.exif_transpose(image).convert("RGB")
-    width, height = image.size
-    image.thumbnail((10 * keep_side, keep_side) if width > height else (keep_side, 10 * keep_side))
-    return DecodedImage(image, width, height)
-
-
-def _eight_bit(image: Image.Image) -> Image.Image:
-    """16-bit or float greyscale as 8-bit greyscale, scaled (Pillow's own conversion clips at 255), EXIF kept."""
-    samples = np.asarray(image, dtype=np.float64)
-    peak = samples.max(initial=0)
-    top = 1.0 if image.mode == "F" and peak <= 1.0 else 255.0 if peak <= 255 else 65535.0
-    grey = Image.fromarray(np.clip(samples * (255.0 / top), 0, 255).round().astype(np.uint8), "L")
-    grey.info.update(image.info)
-    exif = image.getexif()
-    if exif:
-        grey.info["exif"] = exif.tobytes()
-    return grey
+    width, height = displayed_size(opened)
+    return DecodedImage(prepare_image(opened, keep_side), width, height)
 
 
 def _not_an_image(exc: BaseException) -> ImageRejected:
