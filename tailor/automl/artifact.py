@@ -2,11 +2,12 @@
 the training code and without the weights directory.
 
 A model is one or more members, each a timm backbone with a linear head and the preprocessing its backbone expects;
-their probabilities are averaged (softmax for single-label models, per-tag sigmoid for multilabel ones).
+their probabilities are averaged, each weighted by the evidence the search had for it (softmax for single-label
+models, per-tag sigmoid for multilabel ones; a member without a weight, from an older Tailor, weighs 1).
 
     model.safetensors   members.<i>.backbone.*, members.<i>.head.weight, members.<i>.head.bias
     config.json         {"format": 2, "task": "classification", "class_names": [...], "multilabel": ...,
-                         "thresholds": [...] | null, "members": [{"backbone", "timm_name", "preprocess", "recipe"}],
+                         "thresholds": [...] | null, "members": [{"backbone", "timm_name", "preprocess", "recipe", "weight"}],
                          "search": {...}}
 """
 
@@ -42,20 +43,23 @@ class MemberConfig:
     timm_name: str
     preprocess: Preprocess
     recipe: dict[str, Any]  # how it was trained, for people and reports
+    weight: float = 1.0  # its share of the average (relative to the other members')
 
     @classmethod
-    def of(cls, backbone: Backbone, input_size: int, recipe: dict[str, Any]) -> MemberConfig:
-        return cls(backbone.name, backbone.timm_name, at_size(backbone.preprocess, input_size), recipe)
+    def of(cls, backbone: Backbone, input_size: int, recipe: dict[str, Any], weight: float = 1.0) -> MemberConfig:
+        return cls(backbone.name, backbone.timm_name, at_size(backbone.preprocess, input_size), recipe, weight)
 
     def to_json(self) -> dict[str, Any]:
         preprocess = {**asdict(self.preprocess), "resize_size": self.preprocess.resize_size}
-        return {"backbone": self.backbone, "timm_name": self.timm_name, "preprocess": preprocess, "recipe": self.recipe}
+        return {"backbone": self.backbone, "timm_name": self.timm_name, "preprocess": preprocess, "recipe": self.recipe,
+                "weight": self.weight}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MemberConfig:
         p = data["preprocess"]
         preprocess = Preprocess(p["input_size"], p["crop_pct"], p["interpolation"], tuple(p["mean"]), tuple(p["std"]))
-        return cls(data["backbone"], data["timm_name"], preprocess, dict(data.get("recipe", {})))
+        return cls(data["backbone"], data["timm_name"], preprocess, dict(data.get("recipe", {})),
+                   float(data.get("weight", 1.0)))
 
 
 @dataclass(frozen=True)

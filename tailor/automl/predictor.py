@@ -44,7 +44,8 @@ class Predictor:
         return self.config.multilabel
 
     def probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Class probabilities per RGB image: the members' softmax (or, multilabel, per-tag sigmoid) averaged."""
+        """Class probabilities per RGB image: the members' softmax (or, multilabel, per-tag sigmoid), their weighted
+        average."""
         total = torch.zeros((len(images), len(self.class_names)), dtype=torch.float64)
         if not images:
             return total.numpy()
@@ -54,5 +55,5 @@ class Predictor:
                 for i in indices:
                     logits = self.network.members[i](batch).float()
                     scores = torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=1)
-                    total += scores.double().cpu()
-        return (total / len(self.config.members)).numpy()
+                    total += self.config.members[i].weight * scores.double().cpu()
+        return (total / sum(member.weight for member in self.config.members)).numpy()

@@ -42,7 +42,7 @@ from .images import Fetch, load_images, thumbnail
 from .joining import Host, Invitation, describe, heartbeat_storage
 from .metrics import classification_performance
 from .parallel import TrialProcesses
-from .search import INPUT_SIZES, Candidate, Labels, Search, TrialSetup, average, labels_of, start_trials
+from .search import Candidate, Labels, Search, TrialSetup, average, input_size_of, labels_of, start_trials
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,8 @@ def _host(request: TrainingRequest, labels: Labels, backbones: list[Backbone], f
 def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list[Backbone], n: int) -> float:
     """Refuse before training when even one pass of the cheapest backbone over the images cannot fit; else that
     minimum, in billed seconds."""
-    cheapest = min(backbones, key=lambda b: b.gflops_at(min(INPUT_SIZES)))
-    per_image = cache.seconds_per_image(cheapest, min(INPUT_SIZES))
+    cheapest = min(backbones, key=lambda b: b.gflops_at(input_size_of(b, "reduced")))
+    per_image = cache.seconds_per_image(cheapest, input_size_of(cheapest, "reduced"))
     minimum = (n * per_image + OVERHEAD_SECONDS) * request.device_factor
     if minimum > request.budget_seconds:
         raise TrainingFailed(
@@ -209,9 +209,9 @@ def _suggestion(request: TrainingRequest, minimum_seconds: float) -> str:
 def _finish(
     request: TrainingRequest, labels: Labels, images: list[Image.Image], cache: FeatureCache, search: Search, ledger
 ) -> TrainingResult:
-    members = search.ensemble()
+    members, weights = search.ensemble()
     rows = search.validated
-    scores = average([m.scores for m in members])
+    scores = average([m.scores for m in members], weights)
     thresholds = _thresholds(scores[rows], labels.targets[rows]) if labels.multilabel else None
     performance = classification_performance(
         scores[rows], labels.targets[rows], labels.class_names, multilabel=labels.multilabel, thresholds=thresholds
@@ -220,7 +220,7 @@ def _finish(
     ensemble_score = search.score_of(scores)
     config = ArtifactConfig(
         labels.class_names, labels.multilabel, None if thresholds is None else tuple(thresholds),
-        tuple(MemberConfig.of(m.backbone, m.input_size, m.recipe()) for m in members),
+        tuple(MemberConfig.of(m.backbone, m.input_size, m.recipe(), float(w)) for m, w in zip(members, weights)),
         {"validationScore": ensemble_score, "trials": search.trials, "billedSeconds": ledger.billed_seconds,
          "devices": ledger.devices},
     )
