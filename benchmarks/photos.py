@@ -12,7 +12,9 @@ The benchmark fetches both with `npm pack` into `<out-dir>/photos/npm` the first
 once; the groups with at least 25 distinct photographs are the classes (6: grain legumes, green leafy vegetables,
 other vegetables, fruits, condiments and spices, marine fish): a fine-grained task (coriander leaves against
 spinach, chillies against beans) on which ImageNet features are far from perfect. `--folder DIR` measures on any
-folder of class sub-folders instead (your own photographs: JPEG, PNG, ...).
+folder of class sub-folders instead (your own photographs: JPEG, PNG, ...), and `--fashion-mnist` on fewshot.py's
+data (Fashion-MNIST, 100 images a class from its TRAIN split upscaled to 64 px PNGs, as fewshot.py makes them),
+so that both benchmarks are measured over the same splits and arms.
 
 Splits: for each of `--splits` seeds (default 3), every class is shuffled; its first `--test-per-class` (15) photos
 are the test set, and the 2-, 5- and 10-shot training sets are its next 2, 5 and 10 (nested). Each set is a COCO
@@ -30,7 +32,7 @@ Arms, every one with the same budget of compute seconds (default 90; `--budget-s
 * Oracle: the best fixed recipe of each split, chosen on its test set (an upper bound no honest recipe can pick).
 
 Target (PASS/FAIL), per shot count, on the mean over the splits: AutoML >= every fixed recipe; every run billed <=
-the budget. Results go to `<out-dir>/photos_results.json`.
+the budget. Results go to `<out-dir>/photos_results_<data>_<budget>s.json`.
 
 How to run
 ----------
@@ -40,6 +42,7 @@ at 90 s; about 95 at 600 s)::
     python benchmarks/photos.py                              # 2, 5, 10 shots, 3 splits, 90 s
     python benchmarks/photos.py --budget-seconds 600
     python benchmarks/photos.py --folder ~/my_photos --test-per-class 20
+    python benchmarks/photos.py --fashion-mnist --test-per-class 50
 """
 
 from __future__ import annotations
@@ -127,6 +130,26 @@ def ifct_folder(work: Path) -> Path:
     for group in list(staging.iterdir()):
         if sum(1 for _ in group.iterdir()) < MIN_PER_CLASS:
             shutil.rmtree(group)
+    staging.rename(folder)
+    return folder
+
+
+def fashion_folder(work: Path, per_class: int = 100) -> Path:
+    """Fashion-MNIST as a folder per class: `per_class` images of each from its TRAIN split, drawn with a fixed seed,
+    upscaled to 64 px RGB PNGs exactly as fewshot.py writes them."""
+    import fewshot
+
+    folder = work / "fashion_mnist"
+    if folder.exists():
+        return folder
+    images, labels = fewshot.load_split("train")
+    staging = work / "fashion_mnist.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    for index in fewshot.sample_per_class(labels, per_class, SEED).tolist():
+        target = staging / fewshot.folder_name(fewshot.CLASS_NAMES[int(labels[index])]) / f"{index:05d}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        side = fewshot.IMAGE_SIDE
+        Image.fromarray(images[index]).resize((side, side), Image.Resampling.BICUBIC).convert("RGB").save(target)
     staging.rename(folder)
     return folder
 
@@ -283,6 +306,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="where data, models and results go")
     parser.add_argument("--weights-dir", type=Path, help="converted backbone weights (default <out-dir>/weights)")
     parser.add_argument("--folder", type=Path, help="a folder of class sub-folders of photos (default: IFCT 2017)")
+    parser.add_argument("--fashion-mnist", action="store_true", help="fewshot.py's Fashion-MNIST images instead")
     parser.add_argument("--budget-seconds", type=float, default=DEFAULT_BUDGET)
     parser.add_argument("--shots", type=int, nargs="+", default=list(DEFAULT_SHOTS))
     parser.add_argument("--splits", type=int, default=DEFAULT_SPLITS)
@@ -297,7 +321,7 @@ def benchmark(args: argparse.Namespace) -> None:
     weights_dir = args.weights_dir or args.out_dir / "weights"
     prepare_weights(weights_dir)
     backbones = available_backbones(weights_dir)
-    folder = args.folder or ifct_folder(work)
+    folder = args.folder or (fashion_folder(work) if args.fashion_mnist else ifct_folder(work))
     classes = class_photos(folder)
     shots = tuple(sorted(args.shots))
     short = {n: len(p) for n, p in classes.items() if len(p) < args.test_per_class + max(shots)}
@@ -354,7 +378,7 @@ def benchmark(args: argparse.Namespace) -> None:
         "targets": checks,
         "total_seconds": total,
     }
-    path = args.out_dir / f"photos_results_{args.budget_seconds:.0f}s.json"
+    path = args.out_dir / f"photos_results_{folder.name}_{args.budget_seconds:.0f}s.json"
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"results written to {path}")
 

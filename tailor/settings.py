@@ -111,6 +111,15 @@ class Settings(BaseSettings):
             "`cpu:0,cpu:1`; default: one, the GPU when there is one."
         ),
     )
+    backbones: CommaList = Field(
+        default_factory=list,
+        description=(
+            "The operator's own backbones, beside the four bundled ones: `timm_architecture=weights`, comma-separated; "
+            "weights are a local .safetensors file or torch state dict, or `hf-hub:timm/<repo>` to download through "
+            "timm (the machine needs the network). Converted once into <data dir>/weights; the search then includes "
+            "them."
+        ),
+    )
     training_helpers: int = Field(
         default=0, ge=0, le=64,
         description=(
@@ -168,7 +177,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("data_roots", "allow_hosts", "devices", mode="before")
+    @field_validator("data_roots", "allow_hosts", "devices", "backbones", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

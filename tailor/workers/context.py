@@ -11,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 
 from ..automl.devices import DevicePool, resolve_devices
+from ..automl.failures import TrainingFailed
 from ..blobs import ArtifactStore, BlobPolicy, BlobReader, Storage, open_storage
 from ..datasets import DatasetService
+from ..enums import FailureCode
 from ..errors import BlobError
 from ..evaluations import evaluation_folder
 from ..models import model_folder
@@ -86,6 +88,17 @@ class JobContext:
     @property
     def weights_dir(self) -> Path:
         return self.settings.data_dir / "weights"
+
+    def prepare_weights(self) -> None:
+        """The bundled backbones' weights and the operator's (TAILOR_BACKBONES), converted into `weights_dir` once;
+        a mistake in the setting fails the training with a message saying what to fix."""
+        from ..automl.backbones import BACKBONES, BackboneWeightsError, parse_backbones, prepare_weights
+
+        try:
+            operator = parse_backbones(self.settings.backbones, reserved=BACKBONES)
+            prepare_weights(self.weights_dir, operator=operator)
+        except (ValueError, BackboneWeightsError) as problem:
+            raise TrainingFailed(FailureCode.UNKNOWN, f"the worker's backbones are misconfigured: {problem}") from None
 
     def artifact_dir(self, model_name: str, attempt: int) -> Path:
         """Where this host trains the model before it goes to the storage (`keep`)."""

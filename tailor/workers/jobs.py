@@ -131,7 +131,6 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
     # torch and timm load only where training happens: the API process starts in a fraction of the time.
     from ..automl import TrainingRequest, train_classifier
     from ..automl.detection import train_detector
-    from ..automl.backbones import prepare_weights
 
     # The preparation (imports, annotations, weights) takes seconds on a busy machine: a cancel is honoured between
     # its steps too, not only once the search has begun.
@@ -151,7 +150,7 @@ def _train(model_name: str, attempt: int, context: JobContext, watch: _Watch):
         more = f"; and {len(invalid.problems) - 10} more" if len(invalid.problems) > 10 else ""
         raise TrainingFailed(FailureCode.DATASET_CORRUPT, f"the dataset cannot be trained on: {shown}{more}") from None
     watch.stop_if_asked()
-    prepare_weights(context.weights_dir)
+    context.prepare_weights()
     watch.stop_if_asked()
     with context.device_pool.lend(context.lane) as devices:  # what this training's trials may run on, side by side
         request = TrainingRequest(

@@ -68,7 +68,6 @@ def invitation(context: JobContext, model_name: str, attempt: int) -> Invitation
 def run_join(model_name: str, attempt: int, study_name: str, context: JobContext, stop: threading.Event,
              others_waiting: Callable[[], bool] = lambda: False) -> int:
     """Join the training of `model_name` at `attempt` (its study `study_name`); returns the trials run here."""
-    from ..automl.backbones import prepare_weights
     from ..automl.detection.joining import join_exploration
     from ..automl.joining import JoinRequest, join_training
 
@@ -82,7 +81,7 @@ def run_join(model_name: str, attempt: int, study_name: str, context: JobContext
     except Exception as error:  # the host meets the same problem, and says so on the model
         log.info("not joining %s: %s", model_name, error)
         return 0
-    prepare_weights(context.weights_dir)
+    context.prepare_weights()
     with context.device_pool.lend(context.lane) as devices:
         request = JoinRequest(
             dataset=report.dataset, fetch=context.reader.image_fetcher(dataset.spec.access),

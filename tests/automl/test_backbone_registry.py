@@ -18,13 +18,16 @@ def test_public_surface_is_pinned() -> None:
         "BACKBONES",
         "Backbone",
         "BackboneWeightsError",
+        "OperatorSource",
         "Preprocess",
         "TensorMapping",
         "WeightsSource",
         "available_backbones",
         "build_backbone",
         "get_backbone",
+        "parse_backbones",
         "prepare_weights",
+        "registry_for",
         "registry_of",
     ]
 

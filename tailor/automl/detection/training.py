@@ -47,7 +47,7 @@ from ..training import TrainingRequest, TrainingResult, devices_of, flushing_den
 from .data import Targets, targets_of
 from .detector import DetectorConfig, write_detector
 from .fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, DetectionRecipe, Fitted, Resumable, detect, fit, predictions_of
-from .network import build_detector
+from .network import build_detector, pyramid_indices
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,17 @@ def classes_of(dataset) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(dataset.categories[c] for c in used.tolist()), remap
 
 
+def _carries_detector(backbone: Backbone) -> bool:
+    if pyramid_indices(backbone.timm_name) is None:
+        log.info("backbone %s left out of detection: it has no feature maps at strides 8, 16 and 32", backbone.name)
+        return False
+    return True
+
+
 def train_detector(request: TrainingRequest) -> TrainingResult:
     dataset = request.dataset
     class_names, remap = classes_of(dataset)
-    backbones = {b.name: b for b in available_backbones(request.weights_dir)}
+    backbones = {b.name: b for b in available_backbones(request.weights_dir) if _carries_detector(b)}
     if not backbones:
         raise TrainingFailed(FailureCode.UNKNOWN, "no pretrained backbone weights are installed on this worker")
     images = load_images(dataset.image_urls, request.fetch, keep_side=DETECTION_KEEP_SIDE)
@@ -541,11 +548,13 @@ class _Training:
         validated = predictions_of(found, [self.images[r] for r in self.valid], self.targets, self.valid,
                                    self.class_names, names)
         performance = detection_performance(validated)
+        backbone = self.backbones[recipe.backbone]
         config = DetectorConfig(
-            self.class_names, recipe.backbone, self.backbones[recipe.backbone].timm_name, recipe.min_size,
+            self.class_names, recipe.backbone, backbone.timm_name, recipe.min_size,
             round(recipe.min_size * MAX_SIZE_FACTOR), recipe.to_json(),
             {"validationScore": score, "trials": self.trials, "billedSeconds": self.ledger.billed_seconds,
              "heldOut": len(self.valid) if len(self.valid) < len(self.images) else 0, "devices": self.ledger.devices},
+            mean=backbone.preprocess.mean, std=backbone.preprocess.std,
         )
         write_detector(self.request.output_dir, network, config)
         self._progress("succeeded")
