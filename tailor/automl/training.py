@@ -42,7 +42,7 @@ from .images import Fetch, load_images, thumbnail
 from .joining import Host, Invitation, describe, heartbeat_storage
 from .metrics import classification_performance
 from .parallel import TrialProcesses
-from .search import Candidate, Labels, Search, TrialSetup, average, input_size_of, labels_of, start_trials
+from .search import Candidate, Labels, Search, TrialSetup, average, labels_of, start_trials
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,8 @@ def _host(request: TrainingRequest, labels: Labels, backbones: list[Backbone], f
 def _check_budget(request: TrainingRequest, cache: FeatureCache, backbones: list[Backbone], n: int) -> float:
     """Refuse before training when even one pass of the cheapest backbone over the images cannot fit; else that
     minimum, in billed seconds."""
-    cheapest = min(backbones, key=lambda b: b.gflops_at(input_size_of(b, "reduced")))
-    per_image = cache.seconds_per_image(cheapest, input_size_of(cheapest, "reduced"))
+    cheapest = min(backbones, key=lambda b: b.gflops)
+    per_image = cache.seconds_per_image(cheapest, cheapest.input_size)
     minimum = (n * per_image + OVERHEAD_SECONDS) * request.device_factor
     if minimum > request.budget_seconds:
         raise TrainingFailed(
