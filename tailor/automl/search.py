@@ -10,9 +10,10 @@ On several devices (`run(processes=...)`) the trials run side by side, one trial
 (automl/parallel.py), each with its own Search on its device (`start_trials`); the Optuna study, the candidates and
 the stopping rules stay here, and features computed on one device serve the others.
 
-What the search returns is judged against a prior: the standard probe of every backbone (logistic regression, C = 1,
-at the backbone's own input size), the recipe anyone would pick without searching and the strongest one known
-before looking at the data. With 2 to 5 images a class the validation figures are too noisy to tell recipes apart
+What the search returns is judged against a prior: the standard probe of every backbone at its own input size, the
+recipe anyone would pick without searching and the strongest one known before looking at the data: logistic
+regression (C = 1), or, where a class has at most PROTOTYPE_SHOTS images, class prototypes (heads.py: with one or
+two images a class, a regression has nothing more to fit than the nearest class mean has). With 2 to 5 images a class the validation figures are too noisy to tell recipes apart
 (a recipe "found" there is mostly luck), so the searched ensemble replaces the prior only when it is better by more
 than the noise; and the members of either are weighted by the evidence for each.
 """
@@ -41,7 +42,7 @@ from .devices import torch_device_name
 from .failures import TrainingCancelled
 from .features import FeatureCache, at_size
 from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
-from .heads import HeadRecipe, fit_head
+from .heads import HeadKind, HeadRecipe, fit_head
 from .parallel import Relay, Remote, TrialProcesses, log_trial, optimize
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 # scored 5 to 10 points below the same probes at their own size on real photographs, and an ensemble of 160-px
 # fine-tuned members lost 2 points to the standard probes on benchmarks/photos.py.
 STANDARD_C = 1.0  # the standard probe's inverse regularisation strength
+PROTOTYPE_SHOTS = 2  # the prior's probes are class prototypes where a class has this many images or fewer
 MAX_MEMBERS = 4  # an ensemble's members: each adds its backbone's cost to every prediction
 # The searched ensemble replaces the prior when its validation log-loss is lower by more than this many standard
 # errors of the per-image differences (one-sided, about 95%).
@@ -86,17 +88,13 @@ class Candidate:
     seconds: float = 0.0  # the trial's charged time
 
     @property
-    def standard(self) -> bool:
-        """The standard probe: the prior's recipe for this backbone."""
-        return self.fine_tune is None and self.input_size == self.backbone.input_size and self.head.c == STANDARD_C
-
-    @property
     def adaptation(self) -> Adaptation:
         return Adaptation.LINEAR_PROBE if self.fine_tune is None else self.fine_tune.adaptation
 
     def recipe(self) -> dict[str, Any]:
         """For config.json and people."""
-        recipe: dict[str, Any] = {"adaptation": self.adaptation.value, "c": self.head.c, "balanced": self.head.balanced}
+        recipe: dict[str, Any] = {"adaptation": self.adaptation.value, "head": self.head.kind.value, "c": self.head.c,
+                                  "balanced": self.head.balanced}
         if self.fine_tune is not None:
             recipe.update({k: v for k, v in self.fine_tune.__dict__.items() if k != "adaptation"})
         return {**recipe, "validationScore": self.score, "trial": self.trial}
@@ -199,6 +197,11 @@ class Search:
         self.weights_dir, self.device, self.seed, self.patience = weights_dir, device, seed, patience
         self.should_stop, self.on_progress = should_stop, on_progress
         self.adaptations = [a.value for a in Adaptation if a in adaptations]
+        # Prototypes are single-label; the prior's probes are prototypes where a class has PROTOTYPE_SHOTS images or
+        # fewer (validation, training each fold on half of that, cannot tell the two apart there).
+        self.head_kinds = [HeadKind.LOGISTIC.value] + ([] if labels.multilabel else [HeadKind.PROTOTYPE.value])
+        few = not labels.multilabel and int(np.bincount(labels.targets).min()) <= PROTOTYPE_SHOTS
+        self.prior = HeadRecipe(c=STANDARD_C, kind=HeadKind.PROTOTYPE if few else HeadKind.LOGISTIC)
         self.validated = np.concatenate([valid for _, valid in folds])  # every row validated once
         self.best: Candidate | None = None
         self.candidates: list[Candidate] = []
@@ -226,7 +229,8 @@ class Search:
         # and the ensemble has every backbone to choose from.
         for backbone in sorted(self.backbones.values(), key=lambda b: b.gflops):
             study.enqueue_trial(
-                {"backbone": backbone.name, "c": STANDARD_C, "adaptation": self.adaptations[0]}
+                {"backbone": backbone.name, "head": self.prior.kind.value, "c": STANDARD_C,
+                 "adaptation": self.adaptations[0]}
             )
         if host is not None:
             host.open(study)
@@ -298,7 +302,7 @@ class Search:
         for candidate in sorted(self.candidates, key=lambda c: c.score, reverse=True):
             best_of.setdefault(candidate.backbone.name, candidate)
         searched = self._weighed(list(best_of.values())[:MAX_MEMBERS])
-        standard = {c.backbone.name: c for c in self.candidates if c.standard}
+        standard = {c.backbone.name: c for c in self.candidates if self.standard(c)}
         if not standard:
             return searched
         # The prior's members: the strongest backbones by their standard probe's score, as many as an ensemble has.
@@ -306,6 +310,11 @@ class Search:
         if self._better(searched, prior):
             return searched
         return prior
+
+    def standard(self, candidate: Candidate) -> bool:
+        """The standard probe: the prior's recipe for its backbone."""
+        return (candidate.fine_tune is None and candidate.input_size == candidate.backbone.input_size
+                and candidate.head == self.prior)
 
     def _weighed(self, members: list[Candidate]) -> tuple[list[Candidate], np.ndarray]:
         weights = evidence_weights([self.losses_of(m.scores) for m in members])
@@ -371,7 +380,10 @@ class Search:
         """The trial's recipe, tried: its out-of-fold scores (the trial is pruned when the budget runs out)."""
         backbone = self.backbones[trial.suggest_categorical("backbone", sorted(self.backbones))]
         input_size = backbone.input_size
-        head = HeadRecipe(c=trial.suggest_float("c", 1e-4, 1e2, log=True))
+        kind = HeadKind(trial.suggest_categorical("head", self.head_kinds))
+        head = HeadRecipe(c=trial.suggest_float("c", 1e-4, 1e2, log=True), kind=kind)
+        if kind is HeadKind.PROTOTYPE:
+            head = HeadRecipe(c=STANDARD_C, kind=kind)  # C does not apply: one prototype recipe per backbone
         adaptation = Adaptation(trial.suggest_categorical("adaptation", self.adaptations))
         recipe = None if adaptation is Adaptation.LINEAR_PROBE else self._fine_tune_recipe(trial, adaptation)
         started = self.ledger.own_seconds

@@ -10,6 +10,7 @@ from tailor.automl.backbones import get_backbone
 from tailor.automl.budget import BudgetLedger
 from tailor.automl.finetune import Adaptation, FineTuneRecipe
 from tailor.automl.heads import HeadRecipe
+from tailor.automl.heads import HeadKind
 from tailor.automl.search import STANDARD_C, Candidate, Labels, Search, evidence_weights
 
 CLASSES = 3
@@ -45,7 +46,7 @@ def probabilities(targets: np.ndarray, right: float, seed: int) -> np.ndarray:
 
 def candidate(search: Search, backbone, scores: np.ndarray, *, standard: bool, trial: int) -> Candidate:
     size = backbone.input_size if standard else 160
-    head = HeadRecipe(c=STANDARD_C if standard else 0.01)
+    head = search.prior if standard else HeadRecipe(c=0.01)
     tuned = None if standard else FineTuneRecipe(Adaptation.LAST_STAGES, 1e-3, 1e-3, 4, 0.5, 0.1)
     return Candidate(search.score_of(scores), backbone, size, head, scores, trial, tuned)
 
@@ -70,7 +71,7 @@ def test_with_few_images_a_slightly_better_search_falls_back_to_the_prior(search
             candidate(search, backbone, probabilities(targets, searched_right, 10 + k), standard=False, trial=10 + k)
         )
     members, weights = search.ensemble()
-    assert all(m.standard for m in members) and len(members) == len(BACKBONES)
+    assert all(search.standard(m) for m in members) and len(members) == len(BACKBONES)
     assert weights.sum() == pytest.approx(1.0)
 
 
@@ -82,5 +83,11 @@ def test_with_many_images_a_clearly_better_search_is_kept() -> None:
             candidate(search, backbone, probabilities(targets, 0.8, 10 + k), standard=False, trial=10 + k)
         )
     members, weights = search.ensemble()
-    assert not any(m.standard for m in members)
+    assert not any(search.standard(m) for m in members)
     assert weights.sum() == pytest.approx(1.0)
+
+
+def test_the_prior_is_prototypes_at_two_images_a_class_and_regressions_above() -> None:
+    assert search_over(2)[0].prior.kind is HeadKind.PROTOTYPE
+    assert search_over(3)[0].prior.kind is HeadKind.LOGISTIC
+    assert search_over(3)[0].prior.c == STANDARD_C
