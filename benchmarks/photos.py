@@ -65,10 +65,10 @@ from typing import Any
 import numpy as np
 import timm
 import torch
+from _provenance import code_version
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 
-from _provenance import code_version
 from tailor.automl import TrainingFailed, TrainingRequest, train_classifier
 from tailor.automl.backbones import Backbone, available_backbones, prepare_weights
 from tailor.automl.features import BATCH, FeatureCache

@@ -10,7 +10,7 @@ from tailor.automl.heads import HeadKind, HeadRecipe, fit_head
 
 def nearest_mean_by_cosine(train: np.ndarray, targets: np.ndarray, test: np.ndarray, classes: int) -> np.ndarray:
     mean = train.mean(axis=0)
-    unit = lambda a: (a - mean) / np.linalg.norm(a - mean, axis=1, keepdims=True)  # noqa: E731
+    unit = lambda a: (a - mean) / np.linalg.norm(a - mean, axis=1, keepdims=True)
     centroids = np.stack([unit(train)[targets == c].mean(axis=0) for c in range(classes)])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     return (unit(test) @ centroids.T).argmax(axis=1)

@@ -9,8 +9,7 @@ import pytest
 from tailor.automl.backbones import get_backbone
 from tailor.automl.budget import BudgetLedger
 from tailor.automl.finetune import Adaptation, FineTuneRecipe
-from tailor.automl.heads import HeadRecipe
-from tailor.automl.heads import HeadKind
+from tailor.automl.heads import HeadKind, HeadRecipe
 from tailor.automl.search import STANDARD_C, Candidate, Labels, Search, evidence_weights
 
 CLASSES = 3

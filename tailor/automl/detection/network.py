@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import timm
@@ -29,7 +29,7 @@ MAX_DETECTIONS = 100
 REGRESSION_PRIOR = 4.0  # strides from a location to each side of its object, before any training
 
 
-@lru_cache(maxsize=None)
+@cache
 def pyramid_indices(timm_name: str) -> tuple[int, ...] | None:
     """The backbone's feature maps at strides 8, 16 and 32 (the last of each, for a network with several), or None
     for one that has not all three (a plain vision transformer): it cannot carry this detector. For the bundled
