@@ -176,3 +176,39 @@ def test_a_file_that_is_not_weights_is_refused(tmp_path: Path) -> None:
     file.write_text("not a checkpoint")
     with pytest.raises(BackboneWeightsError, match="cannot be read as weights"):
         operator_only(tmp_path, file)
+
+
+def test_a_hub_source_is_fetched_through_timm_into_the_weights_folder(tmp_path: Path, monkeypatch) -> None:
+    """The hub as a machine with the network sees it, played by files the test writes into the cache timm reads
+    (`<weights_dir>/hub`, Hugging Face's layout), with the hub client offline so that nothing is fetched."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    repo = tmp_path / "weights" / "hub" / "models--timm--test_convnext.r160_in1k"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    state = written_weights(snapshot / "model.safetensors", seed=3)
+    (snapshot / "config.json").write_text(json.dumps({
+        "architecture": ARCH, "num_classes": 1000, "num_features": 64,
+        "pretrained_cfg": {"input_size": [3, 176, 176], "interpolation": "bilinear", "crop_pct": 0.9,
+                           "mean": [0.4, 0.4, 0.4], "std": [0.3, 0.3, 0.3], "num_classes": 1000,
+                           "classifier": "head.fc"},
+    }))
+    weights_dir = tmp_path / "weights"
+    source = parse_backbones([f"{ARCH}=hf-hub:timm/test_convnext.r160_in1k"], reserved=BACKBONES)
+    prepare_weights(weights_dir, registry={}, operator=source)
+    [backbone] = available_backbones(weights_dir)
+    assert backbone.preprocess.input_size == 176 and backbone.preprocess.mean == (0.4, 0.4, 0.4)  # the repo's config
+    model = build_backbone(ARCH, weights_dir=weights_dir)
+    assert all(torch.equal(tensor, state[name]) for name, tensor in model.state_dict().items())
+
+
+def test_an_unreachable_hub_source_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    source = parse_backbones([f"{ARCH}=hf-hub:timm/no_such_repo"], reserved=BACKBONES)
+    with pytest.raises(BackboneWeightsError, match="could not be fetched from hf-hub:timm/no_such_repo.*needs the network"):
+        prepare_weights(tmp_path / "weights", registry={}, operator=source)
