@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+from PIL import Image, ImageDraw
 from safetensors.torch import save_file
 
 from tailor.automl import TrainingRequest, train_classifier
@@ -24,6 +25,7 @@ from tailor.automl.backbones import (
     prepare_weights,
 )
 from tailor.automl.detection import Detector, train_detector
+from tailor.automl.finetune import Adaptation
 from tailor.automl.images import load_images
 from tailor.automl.predictor import Predictor
 from tailor.blobs import Access, BlobPolicy, BlobReader
@@ -212,3 +214,51 @@ def test_an_unreachable_hub_source_says_what_to_do(tmp_path: Path, monkeypatch) 
     source = parse_backbones([f"{ARCH}=hf-hub:timm/no_such_repo"], reserved=BACKBONES)
     with pytest.raises(BackboneWeightsError, match="could not be fetched from hf-hub:timm/no_such_repo.*needs the network"):
         prepare_weights(tmp_path / "weights", registry={}, operator=source)
+
+
+def shapes_of_random_colours(root: Path, per_class: int) -> Path:
+    """Discs, squares and triangles, each of a random colour at a random place on a random background: the class is
+    the shape alone."""
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True)
+    images, annotations = [], []
+    for kind, shape in enumerate(("disc", "square", "triangle")):
+        for k in range(per_class):
+            image = Image.new("RGB", (96, 96), tuple(int(v) for v in rng.integers(0, 256, 3)))
+            side = int(rng.integers(36, 60))
+            left, top = (int(v) for v in rng.integers(4, 92 - side, 2))
+            box, colour = (left, top, left + side, top + side), tuple(int(v) for v in rng.integers(0, 256, 3))
+            draw = ImageDraw.Draw(image)
+            if shape == "disc":
+                draw.ellipse(box, fill=colour)
+            elif shape == "square":
+                draw.rectangle(box, fill=colour)
+            else:
+                draw.polygon([(box[0], box[3]), (box[2], box[3]), ((box[0] + box[2]) // 2, box[1])], fill=colour)
+            name = f"{shape}_{k}.png"
+            image.save(root / name)
+            images.append({"id": len(images) + 1, "width": 96, "height": 96, "file_name": name, "absolute_url": name})
+            annotations.append({"id": len(images), "image_id": len(images), "category_id": kind + 1})
+    coco = {"images": images, "annotations": annotations,
+            "categories": [{"id": k + 1, "name": n} for k, n in enumerate(("disc", "square", "triangle"))]}
+    (root / "train.json").write_text(json.dumps(coco))
+    return root / "train.json"
+
+
+def test_the_ensemble_weighs_an_operator_backbone_by_what_it_is_worth(tmp_path: Path, weights_dir: Path) -> None:
+    """Two operator backbones: timm's `tf_efficientnet_lite0` with real ImageNet weights (the bundled lite0's file,
+    registered under timm's own name) and `test_convnext` with random ones. On shapes of random colours, which only
+    real features tell apart, the real one must weigh more in the model than the random one, or the random one go."""
+    real = tmp_path / "lite0.safetensors"
+    real.write_bytes((weights_dir / "efficientnet_lite0.safetensors").read_bytes())
+    random_file = tmp_path / "random.safetensors"
+    written_weights(random_file)
+    operator_dir = tmp_path / "weights"
+    sources = parse_backbones([f"tf_efficientnet_lite0={real}", f"{ARCH}={random_file}"], reserved=BACKBONES)
+    prepare_weights(operator_dir, registry={}, operator=sources)
+    dataset = dataset_of(shapes_of_random_colours(tmp_path / "data", per_class=12), AnnotationKind.CLASSIFICATION)
+    result = train_classifier(TrainingRequest(dataset, FETCH, 40.0, operator_dir, tmp_path / "model", patience=4,
+                                              adaptations=(Adaptation.LINEAR_PROBE,)))
+    weights = {m["backbone"]: m["weight"] for m in json.loads((result.artifact_dir / "config.json").read_text())["members"]}
+    assert result.trials >= 2  # both backbones' standard probes ran
+    assert weights.get("tf_efficientnet_lite0", 0.0) > weights.get(ARCH, 0.0), weights  # here: the random one went
