@@ -36,8 +36,8 @@ the budget. Results go to `<out-dir>/photos_results_<data>_<budget>s.json`.
 
 How to run
 ----------
-From the repository root, with the project's virtualenv active and npm on the PATH (about 20 minutes on 2 CPU cores
-at 90 s; about 95 at 600 s)::
+From the repository root, with the project's virtualenv active and npm on the PATH (about 12 minutes on 2 CPU cores
+at 90 s, 17 with --fashion-mnist; at 600 s up to 10 minutes a training)::
 
     python benchmarks/photos.py                              # 2, 5, 10 shots, 3 splits, 90 s
     python benchmarks/photos.py --budget-seconds 600
