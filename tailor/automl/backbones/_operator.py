@@ -98,15 +98,19 @@ def operator_backbones(weights_dir: Path) -> dict[str, Backbone]:
     found = {}
     for path in sorted(weights_dir.glob(f"*{RECORD_SUFFIX}")) if weights_dir.is_dir() else ():
         try:
-            data = json.loads(path.read_text())
-            if data.get("format") != RECORD_FORMAT:
-                raise ValueError(f"format {data.get('format')!r}")
-            backbone = _backbone_of(data)
+            backbone = _read_record(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("operator backbone record %s left out: %s", path, exc)
             continue
         found[backbone.name] = backbone
     return found
+
+
+def _read_record(path: Path) -> Backbone:
+    data = json.loads(path.read_text())
+    if data.get("format") != RECORD_FORMAT:
+        raise ValueError(f"format {data.get('format')!r}")
+    return _backbone_of(data)
 
 
 def prepare_operator_backbones(weights_dir: Path, sources: list[OperatorSource]) -> dict[str, Path]:
@@ -130,10 +134,14 @@ def _prepare(weights_dir: Path, source: OperatorSource) -> Path:
         digest = tensor_digest(model.state_dict())
     else:
         digest = file_sha256(Path(source.source))
-        known = operator_backbones(weights_dir).get(source.name)
-        if known is not None and known.weights.path == source.source and _recorded_digest(weights_dir, source) == digest:
-            problem, _ = check_weights(path, model_layout(known))
-            if problem is None:
+        try:
+            known: Backbone | None = _read_record(record_path(weights_dir, source.name))
+        except (OSError, ValueError, KeyError, TypeError):
+            known = None
+        if known is not None and known.weights.path == source.source:
+            # The converted file records the digest of the file it was made from, as the bundled ones do.
+            problem, metadata = check_weights(path, model_layout(known))
+            if problem is None and metadata.get("source_sha256") == digest:
                 return path
         model = _from_file(source)
     tensors = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in model.state_dict().items()}
@@ -239,13 +247,6 @@ def _write_record(path: Path, backbone: Backbone, digest: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def _recorded_digest(weights_dir: Path, source: OperatorSource) -> str | None:
-    try:
-        return json.loads(record_path(weights_dir, source.name).read_text()).get("source_sha256")
-    except (OSError, ValueError):
-        return None
 
 
 def _backbone_of(data: dict) -> Backbone:
