@@ -58,7 +58,7 @@ MAX_MEMBERS = 4  # an ensemble's members: each adds its backbone's cost to every
 # The searched ensemble replaces the prior when its validation log-loss is lower by more than this many standard
 # errors of the per-image differences (one-sided, about 95%).
 EVIDENCE_Z = 1.65
-EVIDENCE_SCALE = 2.0  # evidence_weights: a member 2 standard errors worse than the best keeps 0.61 of its weight
+EVIDENCE_SCALE = 2.0  # evidence_weights: a member 2 standard errors beyond EVIDENCE_Z keeps 0.61 of its weight
 MIN_WEIGHT = 0.05  # a member whose evidence weight falls below this is dropped (it would only cost time)
 # Backward passes cost about twice a forward one; a forward pass over every image is what FeatureCache measures.
 # Measured on 2 CPU cores, augmentation and optimiser included; the first epoch's real cost is checked (below).
@@ -128,12 +128,14 @@ def average(scores: list[np.ndarray], weights: np.ndarray | None = None) -> np.n
 
 
 def evidence_weights(losses: list[np.ndarray]) -> np.ndarray:
-    """A weight per member from its per-image validation losses: how plausible it is, given those images, that the
-    member is as good as the best one. z is the member's mean loss above the best's in standard errors of the paired
-    per-image differences, and the weight exp(-(z / EVIDENCE_SCALE)^2 / 2); normalised to sum to 1. The best is
-    picked on the same images, which inflates every other member's z (the winner's curse, worse with fewer images),
-    hence the scale. With a few validation images the members weigh about the same (the average of several
-    backbones beats any one of them there); with many, a member that is clearly weaker fades out."""
+    """A weight per member from its per-image validation losses, normalised to sum to 1. z is the member's mean loss
+    above the best's in standard errors of the paired per-image differences. A member keeps its full weight unless
+    validation shows it worse beyond the noise (z > EVIDENCE_Z, the test the searched ensemble must pass to replace
+    the prior), and then fades as exp(-((z - EVIDENCE_Z) / EVIDENCE_SCALE)^2 / 2). The best is picked on the same
+    images, which inflates every other member's z (the winner's curse, worse with fewer images): below the noise,
+    the average of several backbones beat any weighting of them that validation suggested (20 splits of real
+    photographs and of Fashion-MNIST at 2, 5 and 10 images a class); a member that is clearly weaker on many images
+    still fades out."""
     means = np.array([loss.mean() for loss in losses])
     best = losses[int(np.argmin(means))]
     weights = np.ones(len(losses))
@@ -143,7 +145,8 @@ def evidence_weights(losses: list[np.ndarray]) -> np.ndarray:
             continue
         error = differences.std(ddof=1) / np.sqrt(len(differences))
         z = differences.mean() / error if error > 0 else np.inf
-        weights[i] = np.exp(-0.5 * (z / EVIDENCE_SCALE) ** 2)
+        if z > EVIDENCE_Z:
+            weights[i] = np.exp(-0.5 * ((z - EVIDENCE_Z) / EVIDENCE_SCALE) ** 2)
     return weights / weights.sum()
 
 

@@ -23,7 +23,7 @@ def losses(mean: float, n: int, seed: int, spread: float = 0.3) -> np.ndarray:
 def test_members_that_validation_cannot_tell_apart_weigh_the_same() -> None:
     weights = evidence_weights([losses(0.5, 6, 1), losses(0.55, 6, 2), losses(0.6, 6, 3)])
     assert weights.sum() == pytest.approx(1.0)
-    assert weights.min() > 0.2  # about a third each: six images say little
+    assert weights == pytest.approx(np.full(3, 1 / 3))  # six images say nothing beyond their noise
 
 
 def test_a_member_clearly_weaker_on_many_images_fades_out() -> None:
@@ -31,7 +31,15 @@ def test_a_member_clearly_weaker_on_many_images_fades_out() -> None:
     close = strong + np.random.default_rng(3).normal(0.02, 0.5, 400)  # a little worse, well within the noise
     weights = evidence_weights([strong, close, strong + losses(0.6, 400, 2)])
     assert weights[2] < 0.01  # worse on 400 images by far more than the noise
-    assert 0.3 * weights[0] < weights[1] < weights[0]
+    assert weights[1] == pytest.approx(weights[0])  # a difference within the noise costs no weight
+
+
+def test_a_member_weaker_just_beyond_the_noise_loses_part_of_its_weight() -> None:
+    best = losses(0.4, 200, 1)
+    differences = np.random.default_rng(5).normal(0.0, 0.5, 200)
+    differences += 2.5 * differences.std(ddof=1) / np.sqrt(200) - differences.mean()  # z = 2.5 exactly
+    weights = evidence_weights([best, best + differences])
+    assert 0.3 * weights[0] < weights[1] < weights[0]  # exp(-(0.85 / 2)^2 / 2) = 0.91 of the best's
 
 
 def probabilities(targets: np.ndarray, right: float, seed: int) -> np.ndarray:
