@@ -72,7 +72,7 @@ from sklearn.linear_model import LogisticRegression
 from tailor.automl import TrainingFailed, TrainingRequest, train_classifier
 from tailor.automl.backbones import Backbone, available_backbones, prepare_weights
 from tailor.automl.features import BATCH, FeatureCache
-from tailor.automl.images import load_images
+from tailor.automl.images import KEEP_SIDE, load_images
 from tailor.automl.predictor import Predictor
 from tailor.blobs import Access, BlobPolicy, BlobReader
 from tailor.coco import AnnotationKind, CocoDataset, Purpose, validate_coco
@@ -239,8 +239,11 @@ def run_automl(train: Split, test: Split, class_names: list[str], budget: float,
                 "wall_seconds": time.monotonic() - started}
     wall = time.monotonic() - started
     predictor = Predictor.load(result.artifact_dir, device="cpu")
-    outputs = np.concatenate([predictor.probabilities(test.images[s : s + BATCH]).argmax(1)
-                              for s in range(0, len(test.images), BATCH)])
+    images = test.images  # kept at KEEP_SIDE; an operator backbone that takes more was trained on larger copies
+    if predictor.keep_side != KEEP_SIDE:
+        images = load_images(test.dataset.image_urls, fetch, keep_side=predictor.keep_side)
+    outputs = np.concatenate([predictor.probabilities(images[s : s + BATCH]).argmax(1)
+                              for s in range(0, len(images), BATCH)])
     by_name = {n: c for c, n in enumerate(class_names)}
     predicted = np.array([by_name[predictor.class_names[o]] for o in outputs.tolist()])
     members = [{"backbone": m.backbone, "input_size": m.preprocess.input_size, "weight": round(m.weight, 3),

@@ -27,6 +27,7 @@ from torch import nn
 
 from .backbones import Backbone, Preprocess
 from .features import at_size
+from .images import KEEP_SIDE
 
 FORMAT = 2
 WEIGHTS_FILE = "model.safetensors"
@@ -69,6 +70,7 @@ class ArtifactConfig:
     thresholds: tuple[float, ...] | None  # per tag, multilabel only
     members: tuple[MemberConfig, ...]
     search: dict[str, Any]  # validation score, trials, budget: what the search found
+    keep_side: int = KEEP_SIDE  # the shorter side its images were kept at in training (images.keep_side_for)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +81,7 @@ class ArtifactConfig:
             "thresholds": None if self.thresholds is None else [float(t) for t in self.thresholds],
             "members": [member.to_json() for member in self.members],
             "search": self.search,
+            "keep_side": self.keep_side,
         }
 
     @classmethod
@@ -95,6 +98,7 @@ class ArtifactConfig:
             None if thresholds is None else tuple(float(t) for t in thresholds),
             tuple(MemberConfig.from_json(member) for member in data["members"]),
             dict(data.get("search", {})),
+            int(data.get("keep_side", KEEP_SIDE)),  # models from before it was recorded: every one was kept at 320
         )
 
 

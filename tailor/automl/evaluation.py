@@ -45,7 +45,7 @@ def evaluate_classifier(
         ) from None
     rows, targets, skipped = _targets(dataset, predictor.class_names, multilabel=predictor.multilabel)
     try:
-        images = load_images([dataset.image_urls[r] for r in rows.tolist()], fetch)
+        images = load_images([dataset.image_urls[r] for r in rows.tolist()], fetch, keep_side=predictor.keep_side)
     except TrainingFailed as failed:
         raise EvaluationFailed(EvaluationFailureCode.DATASET_ANNOTATIONS_INVALID, failed.message) from None
     scores = np.concatenate([predictor.probabilities(images[k : k + BATCH]) for k in range(0, len(images), BATCH)])

@@ -12,7 +12,7 @@ to `keep_side`. A model served an image so prepared sees exactly what it was val
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,7 +23,7 @@ from ..enums import FailureCode
 from .failures import TrainingFailed
 
 Fetch = Callable[[str, int], bytes]
-KEEP_SIDE = 320  # enough for the largest input size searched (after the resize-and-crop of preprocessing)
+KEEP_SIDE = 320  # enough for every bundled backbone's input (after the resize-and-crop of preprocessing)
 DETECTION_KEEP_SIDE = 640  # detectors: small objects need the pixels; enough for the largest input size searched
 THUMBNAIL_SIDE = 160  # the images shown in reports
 _DEEP_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -38,6 +38,14 @@ def prepare_image(opened: Image.Image, keep_side: int = KEEP_SIDE) -> Image.Imag
     width, height = image.size
     image.thumbnail((10 * keep_side, keep_side) if width > height else (keep_side, 10 * keep_side))
     return image
+
+
+def keep_side_for(resize_sizes: Iterable[int]) -> int:
+    """The shorter side a classifier's images are kept at: KEEP_SIDE, or more where a backbone resizes to more before
+    its crop (an operator's DINOv2 takes 518 px), so that no backbone sees an image enlarged from a smaller copy.
+    Training keeps its images at this side and records it in the model (`ArtifactConfig.keep_side`); evaluation and
+    analyze prepare theirs at the recorded side, so that what is served is what was validated."""
+    return max([KEEP_SIDE, *resize_sizes])
 
 
 def displayed_size(image: Image.Image) -> tuple[int, int]:

@@ -40,6 +40,11 @@ class Predictor:
         return self.config.class_names
 
     @property
+    def keep_side(self) -> int:
+        """The shorter side to prepare images at (`images.prepare_image`), as in the model's training."""
+        return self.config.keep_side
+
+    @property
     def multilabel(self) -> bool:
         return self.config.multilabel
 

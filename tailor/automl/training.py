@@ -38,7 +38,7 @@ from .failures import TrainingCancelled, TrainingFailed
 from .features import FeatureCache
 from .finetune import Adaptation
 from .heads import fit_head
-from .images import Fetch, load_images, thumbnail
+from .images import Fetch, keep_side_for, load_images, thumbnail
 from .joining import Host, Invitation, describe, heartbeat_storage
 from .metrics import classification_performance
 from .parallel import TrialProcesses
@@ -91,12 +91,16 @@ def train_classifier(request: TrainingRequest) -> TrainingResult:
     backbones = available_backbones(request.weights_dir)
     if not backbones:
         raise TrainingFailed(FailureCode.UNKNOWN, "no pretrained backbone weights are installed on this worker")
-    images = load_images(request.dataset.image_urls, request.fetch)
+    images = load_images(request.dataset.image_urls, request.fetch, keep_side=keep_side_of(backbones))
     images = [images[i] for i in labels.images.tolist()]
     if request.should_stop():  # nothing is billed before the search: loading the images is not compute
         raise TrainingCancelled
     with flushing_denormals():
         return _train(request, labels, backbones, images, devices_of(request))
+
+
+def keep_side_of(backbones: list[Backbone]) -> int:
+    return keep_side_for(b.preprocess.resize_size for b in backbones)
 
 
 def devices_of(request: TrainingRequest) -> tuple[str, ...]:
@@ -223,6 +227,7 @@ def _finish(
         tuple(MemberConfig.of(m.backbone, m.input_size, m.recipe(), float(w)) for m, w in zip(members, weights)),
         {"validationScore": ensemble_score, "trials": search.trials, "billedSeconds": ledger.billed_seconds,
          "devices": ledger.devices},
+        keep_side_of(list(search.backbones.values())),
     )
     write_artifact(request.output_dir, networks, config)
     search.progress("succeeded")

@@ -28,7 +28,7 @@ from ..errors import BlobError, BlobTooLarge, TailorError
 from ..models import Model
 from .batcher import Batcher
 from .cache import Loaded, ModelCache, ModelKey
-from ..automl.images import DETECTION_KEEP_SIDE, KEEP_SIDE
+from ..automl.images import DETECTION_KEEP_SIDE
 from .images import DecodedImage, ImageLimits, ImageProblem, ImageRejected, decode
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class PredictionService:
         """Per image, (DecodedImage, probabilities or a detector's findings), or the ImageRejected that its own
         request answers with."""
         detector = hasattr(predictor, "detect")
-        keep_side = DETECTION_KEEP_SIDE if detector else KEEP_SIDE
+        keep_side = DETECTION_KEEP_SIDE if detector else predictor.keep_side
         decoded = list(self._decoders.map(lambda body: self._decode(body, keep_side), bodies))
         images = [d.image for d in decoded if isinstance(d, DecodedImage)]
         results = (predictor.detect(images) if detector else predictor.probabilities(images)) if images else []

@@ -327,3 +327,51 @@ def test_the_local_copies_keep_to_their_bound(tmp_path: Path, shapes_model: Path
             assert tags(analyze(encoded(disc(COLOURS[0], SIZE)), model=name))[0]["name"] == "class_0"
             copies = [json.loads((p / ".manifest.json").read_text())["name"] for p in cache.iterdir() if p.is_dir()]
             assert copies == [client.app.state.services.models.get(name).artifact]
+
+
+def test_an_operator_backbone_set_on_the_worker_trains_and_analyze_prepares_images_as_training_did(
+    tmp_path: Path, weights_dir: Path
+) -> None:
+    """TAILOR_BACKBONES on the worker's host: a ViT that takes 384 px (random weights the test writes) joins the
+    bundled backbones, the training keeps its images at 384 px on their shorter side and records it,
+    and analyze over REST prepares a large photograph at that side too: it answers exactly what the model gives the
+    image so prepared."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    from tailor.automl.backbones import available_backbones
+    from tailor.automl.images import prepare_image
+    from tailor.automl.predictor import Predictor
+    from tailor.blobs import Access
+    from tailor.coco import AnnotationKind
+    from tailor.datasets import DatasetSpec
+    from tailor.models import ModelKind
+    from tailor.workers import run_training
+    from tests.images import shapes_dataset
+
+    arch = "vit_small_patch32_384"
+    torch.manual_seed(0)
+    weights_file = tmp_path / "vit.safetensors"
+    save_file({k: v.contiguous() for k, v in timm.create_model(arch).state_dict().items()}, str(weights_file))
+    settings = settings_for(tmp_path / "host", backbones=f"{arch}={weights_file}")
+    shutil.copytree(weights_dir, settings.data_dir / "weights")  # the bundled ones, converted already: reused
+    worker = JobContext(settings)
+    data = shapes_dataset(tmp_path / "host" / "datasets" / "shapes", classes=3, per_class=4)
+    worker.store.datasets.insert("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(data),), {}, Access()))
+    worker.store.models.insert("vit", TrainingParameters("shapes", 0.01, ModelKind.CLASSIFIER), None)
+    assert run_training("vit", worker) is ModelStatus.SUCCEEDED
+    assert arch in {b.name for b in available_backbones(worker.weights_dir)}  # converted, beside the bundled ones
+    artifact = worker.store.models.get("vit").artifact
+    with worker.artifacts.local_copy(artifact) as folder:
+        config = json.loads((Path(folder) / "config.json").read_text())
+        predictor = Predictor.load(Path(folder), device="cpu")
+    worker.close()
+    assert config["keep_side"] == 384  # the ViT's resize (crop 1.0), above the bundled backbones' 320
+
+    photo = disc(COLOURS[1], (1200, 900))
+    expected = predictor.probabilities([prepare_image(photo, 384)])[0]
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        values = tags(Analyzer(client)(encoded(photo, "PNG"), model="vit", content_type="image/png"))
+    answered = {v["name"]: v["confidence"] for v in values}
+    assert answered == pytest.approx(dict(zip(predictor.class_names, expected.tolist())), abs=1e-5)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from tailor.automl.backbones import get_backbone
 from tailor.automl.features import to_tensor
-from tailor.automl.images import load_images
+from tailor.automl.images import KEEP_SIDE, keep_side_for, load_images
 from tailor.predictions import decode
 from tests.images import disc, encoded
 
@@ -70,3 +70,18 @@ def test_transparent_pixels_are_shown_over_white(kind: str) -> None:
     corner, centre = image.getpixel((0, 0)), image.getpixel((image.width // 2, image.height // 2))
     assert corner == (255, 255, 255)
     assert np.allclose(centre, RED, atol=40)
+
+
+def test_images_are_kept_large_enough_for_the_largest_backbone() -> None:
+    """An operator's backbone that resizes to more than KEEP_SIDE (a DINOv2 at 518) gets the pixels it takes, not a
+    copy enlarged from 320; a model from before the side was recorded was kept at KEEP_SIDE."""
+    from tailor.automl.artifact import ArtifactConfig
+
+    assert keep_side_for([224, 256, 297]) == KEEP_SIDE == 320
+    assert keep_side_for([224, 518]) == 518
+    image = load_images(["big"], lambda url, limit: encoded(disc((200, 30, 30), (1200, 900))), keep_side=518)[0]
+    assert min(image.size) == 518
+    old = {"format": 2, "task": "classification", "class_names": ["a"], "multilabel": False, "thresholds": None,
+           "members": [], "search": {}}
+    assert ArtifactConfig.from_json(old).keep_side == KEEP_SIDE
+    assert ArtifactConfig.from_json({**old, "keep_side": 518}).to_json()["keep_side"] == 518
