@@ -143,3 +143,41 @@ def test_the_exported_model_reproduces_the_training_predictions_without_the_weig
     assert probabilities.sum(axis=1) == pytest.approx(1.0)
     assert probabilities.argmax(1).tolist() == [0, 0, 1, 1, 2, 2]
     assert predictor.class_names == ("class_0", "class_1", "class_2")
+
+
+def test_a_search_that_spent_its_budget_still_fits_the_served_heads_on_every_image(
+    tmp_path: Path, weights_dir: Path
+) -> None:
+    """With 2 images a class each fold trains on one: a model whose search ran out of budget must still learn from
+    both (its heads refit on the features already computed), and the refit is not billed past the budget."""
+    import numpy as np
+    import torch
+
+    from tailor.automl.budget import BudgetLedger
+    from tailor.automl.features import FeatureCache
+    from tailor.automl.heads import HeadKind, HeadRecipe, fit_head
+    from tailor.automl.search import Candidate, Labels, Search
+    from tailor.automl.training import _refit
+    from tailor.automl.validation import validation_folds
+
+    backbone = get_backbone("efficientnet_lite0")
+    targets = np.repeat(np.arange(3), 2)
+    features = np.random.default_rng(0).normal(size=(6, backbone.feature_dim)).astype(np.float32)
+    cache = FeatureCache([], weights_dir, torch.device("cpu"))
+    cache.keep((backbone.name, backbone.input_size, False), features)
+    ledger = BudgetLedger(5.0, clock=iter(np.arange(0.0, 100.0, 10.0)).__next__)
+    with ledger.holding_device():
+        pass  # 10 s held: the budget of 5 is spent
+    assert ledger.exhausted and ledger.billed_seconds == 5.0
+    folds = validation_folds(targets, multilabel=False, seed=0)
+    assert max(len(train) for train, _ in folds) == 3  # a fold trains on one image a class
+    labels = Labels(np.arange(6), targets, ("a", "b", "c"), False)
+    search = Search(labels=labels, images=[], cache=cache, backbones=[backbone], ledger=ledger, folds=folds,
+                    weights_dir=weights_dir, device=torch.device("cpu"), seed=0, patience=8,
+                    should_stop=lambda: False, on_progress=lambda progress: None)
+    head = HeadRecipe(c=1.0, kind=HeadKind.PROTOTYPE)
+    member = Candidate(0.5, backbone, backbone.input_size, head, np.full((6, 3), 1 / 3), 0)
+    served = _refit(request(None, weights_dir, tmp_path / "model", seed=0), labels, cache, search, ledger, member)  # type: ignore[arg-type]
+    everything = fit_head(features, targets, 3, head)
+    assert np.allclose(served.head.weight.detach().numpy(), everything.weight, atol=1e-6)
+    assert ledger.billed_seconds == 5.0
