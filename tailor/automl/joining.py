@@ -39,9 +39,9 @@ from .devices import torch_device_name
 from .failures import TrainingCancelled
 from .features import FeatureCache
 from .finetune import Adaptation
-from .images import Fetch, keep_side_for, load_images
+from .images import Fetch, load_images
 from .parallel import log_trial
-from .search import Candidate, Labels, Search, labels_of, pruner, sampler
+from .search import Candidate, Labels, Search, keep_side_of, labels_of, pruner, sampler
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def join_training(request: JoinRequest) -> JoinResult:
         mismatch = _mismatch(setup, labels, [b.name for b in backbones], folds)
         if mismatch:
             return mismatch
-        images = load_images(request.dataset.image_urls, request.fetch, keep_side=keep_side_for(b.preprocess.resize_size for b in backbones))
+        images = load_images(request.dataset.image_urls, request.fetch, keep_side=keep_side_of(backbones))
         images = [images[i] for i in labels.images.tolist()]
         device = torch.device(torch_device_name(request.device or ("cuda" if torch.cuda.is_available() else "cpu")))
         search = Search(

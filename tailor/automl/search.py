@@ -43,6 +43,7 @@ from .failures import TrainingCancelled
 from .features import FeatureCache, at_size
 from .finetune import Adaptation, Crops, FineTuned, FineTuneRecipe, fine_tune
 from .heads import HeadKind, HeadRecipe, fit_head
+from .images import keep_side_for
 from .parallel import Relay, Remote, TrialProcesses, log_trial, optimize
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,12 @@ def evidence_weights(losses: list[np.ndarray]) -> np.ndarray:
         if z > EVIDENCE_Z:
             weights[i] = np.exp(-0.5 * ((z - EVIDENCE_Z) / EVIDENCE_SCALE) ** 2)
     return weights / weights.sum()
+
+
+def keep_side_of(backbones: list[Backbone]) -> int:
+    """The side a search over `backbones` keeps its images at (images.keep_side_for): the host's and a joined
+    worker's alike, so that both compute the same features."""
+    return keep_side_for(b.preprocess.resize_size for b in backbones)
 
 
 def labels_of(dataset: CocoDataset) -> Labels:

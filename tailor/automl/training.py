@@ -38,11 +38,11 @@ from .failures import TrainingCancelled, TrainingFailed
 from .features import FeatureCache
 from .finetune import Adaptation
 from .heads import fit_head
-from .images import Fetch, keep_side_for, load_images, thumbnail
+from .images import Fetch, load_images, thumbnail
 from .joining import Host, Invitation, describe, heartbeat_storage
 from .metrics import classification_performance
 from .parallel import TrialProcesses
-from .search import Candidate, Labels, Search, TrialSetup, average, labels_of, start_trials
+from .search import Candidate, Labels, Search, TrialSetup, average, keep_side_of, labels_of, start_trials
 from .validation import validation_folds
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,6 @@ def train_classifier(request: TrainingRequest) -> TrainingResult:
         raise TrainingCancelled
     with flushing_denormals():
         return _train(request, labels, backbones, images, devices_of(request))
-
-
-def keep_side_of(backbones: list[Backbone]) -> int:
-    return keep_side_for(b.preprocess.resize_size for b in backbones)
 
 
 def devices_of(request: TrainingRequest) -> tuple[str, ...]:
