@@ -244,6 +244,7 @@ class Search:
             )
         if host is not None:
             host.open(study)
+        self.progress("searching")  # the first trial computes features: on a CPU the longest step of a small search
         try:
             if processes is not None:
                 self._run_on(study, processes, host)

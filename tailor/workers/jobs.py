@@ -22,7 +22,7 @@ from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER, TrainingError
+from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER, Model, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
 from .joining_job import StudyFiles, invitation, study_folder
@@ -51,7 +51,7 @@ def run_training(model_name: str, context: JobContext, stop: threading.Event | N
     attempt = model.attempt + 1
     started = store.models.move(
         model_name, model.status, ModelStatus.TRAINING, expected_attempt=model.attempt,
-        attempt=attempt, billed_seconds=0.0, progress={"phase": "loading", "attempt": attempt},
+        attempt=attempt, billed_seconds=0.0, progress=_loading(model, attempt),
     )
     if started is None:
         return None
@@ -201,6 +201,13 @@ def _stopped(context: JobContext, watch: _Watch, billed_seconds: float) -> Model
         return _end(context, watch.model_name, watch.attempt, ModelStatus.CANCELLED, billed_seconds=billed_seconds)
     log.info("model %s: attempt %d stopped by its worker; the job runs again", watch.model_name, watch.attempt)
     return None
+
+
+def _loading(model: Model, attempt: int) -> dict[str, Any]:
+    """The progress of an attempt that has not trained yet: the budget is known from the start, so that whoever
+    watches (portal, CLI) shows it at once rather than when the first trial ends, which a small training may skip."""
+    return {"phase": "loading", "attempt": attempt, "trialsDone": 0, "bestValidationScore": None,
+            "budgetUsedSeconds": 0.0, "budgetSeconds": model.training.budget_seconds}
 
 
 class _Watch:

@@ -1,9 +1,8 @@
 """From sign-in to a published iteration answering the prediction API, all in the browser: a new classification
 project, 20 tagged images uploaded, a refused training and a failed one each saying why in words, a training
-watched to its end without a reload (phase, trials, best score and budget used), its performance read at two
-thresholds (what get_iteration_performance answers), Publish, Quick Test with
-its threshold, Unpublish and Delete. The prediction is checked with the SDK's prediction client, as a client runs
-it."""
+watched to its end without a reload (phase and budget used; then the search's trials and best score), its
+performance read at two thresholds (what get_iteration_performance answers), Publish, Quick Test with its
+threshold, Unpublish and Delete. The prediction is checked with the SDK's prediction client, as a client runs it."""
 
 from __future__ import annotations
 
@@ -82,10 +81,13 @@ def test_sign_in_to_a_published_iteration_that_answers_the_prediction_api(
             figures = running.locator("dl.progress-figures dd").all_inner_texts()
             if figures:
                 phases.add(figures[0])
-                seen["trials"] = max(seen.get("trials", 0), int(figures[1]))
             page.wait_for_timeout(250)
         seen["phases"] = phases
         expect(status).to_have_text("Completed")
+        # What the search tried, read once it has ended: a small search can end between two polls of the page.
+        summary = running.get_by_test_id("search-summary")
+        expect(summary).to_have_text(re.compile(r" · \d+ trials?, best validation score \d{1,3}\.\d%"))
+        seen["trials"] = int(summary.inner_text().split()[1])
         assert page.evaluate("window.sameDocument") is True
         expect(running.get_by_role("definition")).to_have_count(3)  # precision, recall and AP
         seen["overall"] = running.get_by_role("definition").all_inner_texts()

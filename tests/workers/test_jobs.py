@@ -76,6 +76,16 @@ def test_a_dataset_deleted_before_training_fails_as_dataset_not_found(context: J
     assert error.code is FailureCode.DATASET_NOT_FOUND and "shapes" in error.message
 
 
+def test_the_budget_is_in_the_progress_from_the_start_before_any_trial(context: JobContext) -> None:
+    # The dataset goes before training: the attempt ends without a trial, with what it showed while it loaded.
+    new_model(context, budget_hours=0.01)
+    context.store.datasets.delete("shapes", None)
+    run_training("m", context)
+    progress = context.store.models.get("m").progress
+    assert progress == {"phase": "loading", "attempt": 1, "trialsDone": 0, "bestValidationScore": None,
+                        "budgetUsedSeconds": 0.0, "budgetSeconds": 36.0}
+
+
 def test_an_unexpected_failure_is_unknown_with_an_incident_id(context: JobContext) -> None:
     new_model(context)
     blocked = context.artifact_dir("m", 1).parent

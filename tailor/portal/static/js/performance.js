@@ -39,11 +39,26 @@ function showIteration(card, api, view, project, iteration) {
       `Training failed: ${iteration.trainingErrorDetails || "no reason was given"}`));
     body.append(actions(api, view, project, iteration));
   } else {
+    const search = h("span", { "data-testid": "search-summary" });
     body.append(h("p", { class: "muted" },
       `Trained ${new Date(iteration.trainedAt || iteration.lastModified).toLocaleString()} · ` +
-      `${iteration.trainingTimeInMinutes} min of compute`));
+      `${iteration.trainingTimeInMinutes} min of compute`, search));
+    showSearch(search, api, iteration);
     showFigures(body, api, project, iteration);
     body.append(actions(api, view, project, iteration));
+  }
+}
+
+// How much the search tried, from the iteration's model: a small training can end between two polls of the
+// page, so this is where its trials are read afterwards. Left out when the model cannot be read.
+async function showSearch(span, api, iteration) {
+  try {
+    const progress = (await api.trainingProgress(iteration.id)).trainingProgress || {};
+    if (progress.trialsDone === undefined) return;
+    const best = progress.bestValidationScore == null ? "" : `, best validation score ${percent(progress.bestValidationScore)}`;
+    span.textContent = ` · ${progress.trialsDone} ${progress.trialsDone === 1 ? "trial" : "trials"}${best}`;
+  } catch {
+    // the figures below say what is wrong with the API, if anything
   }
 }
 
