@@ -80,13 +80,14 @@ def train(root: Path) -> Path:
     return result.artifact_dir
 
 
-def bare(artifact: Path, images: list[bytes], repeats: int) -> dict[str, float]:
+def bare(artifact: Path, images: list[bytes], repeats: int, device: str | None = None,
+         seconds: float = 5.0) -> dict[str, float]:
     import torch
 
     from tailor.automl.predictor import Predictor
 
     torch.set_num_threads(usable_cpus())  # as the service sets it
-    predictor = Predictor.load(artifact)
+    predictor = Predictor.load(artifact, device)
     for data in images[:5]:
         predictor.probabilities([decode(data).image])
     single = []
@@ -97,12 +98,12 @@ def bare(artifact: Path, images: list[bytes], repeats: int) -> dict[str, float]:
     batch = images[:CLIENTS]
     decoded = [decode(data).image for data in batch]
     rounds, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 5 or rounds < 3:
+    while time.perf_counter() - start < seconds or rounds < 3:
         predictor.probabilities([decode(data).image for data in batch])
         rounds += 1
     batched = rounds * len(batch) / (time.perf_counter() - start)
     rounds, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 5 or rounds < 3:
+    while time.perf_counter() - start < seconds or rounds < 3:
         predictor.probabilities(decoded)
         rounds += 1
     model_only = rounds * len(batch) / (time.perf_counter() - start)
@@ -111,15 +112,15 @@ def bare(artifact: Path, images: list[bytes], repeats: int) -> dict[str, float]:
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int):
-        self.data_dir, self.port = data_dir, port
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str] | None = None):
+        self.data_dir, self.port, self.env = data_dir, port, env or {}
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> float:
         """Seconds until it accepts connections (uvicorn takes requests once start-up, preloading included, ends)."""
         env = {**os.environ, "TAILOR_DATA_DIR": str(self.data_dir), "TAILOR_TRAINING_KEY": KEY,
-               "TAILOR_PREDICTION_KEY": KEY + "-predict", "TAILOR_PORT": str(self.port)}
+               "TAILOR_PREDICTION_KEY": KEY + "-predict", "TAILOR_PORT": str(self.port), **self.env}
         started = time.perf_counter()
         self.process = subprocess.Popen([sys.executable, "-m", "tailor", "serve"], env=env, cwd=REPO,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -108,7 +108,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description=(
             "Devices whose trials one training runs side by side: `all` (every GPU), `cuda:0,cuda:1`, or CPU slots "
-            "`cpu:0,cpu:1`; default: one, the GPU when there is one."
+            "`cpu:0,cpu:1`; default: one, the GPU when there is one. Trained models (analyze, predictions, "
+            "evaluations) run on the first: `cuda:1` puts a process on the second GPU."
         ),
     )
     backbones: CommaList = Field(

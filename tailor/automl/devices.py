@@ -6,7 +6,12 @@
     (empty)         one device, the default: the GPU when there is one, else the CPU
 
 A training's exploring trials run side by side on its devices (automl/search.py, automl/detection/training.py); on
-one device nothing changes.
+one device nothing changes. The first device named is also where the process runs trained models (analyze, the
+prediction API, evaluations): `cuda:1` puts a worker, or an API process, on the second GPU of a machine.
+
+On a GPU every network runs under bfloat16 autocast (`autocast`): features, fine-tuning, detection, serving. One
+precision everywhere, so that what is served computes as what was validated; bfloat16 rather than float16 because a
+fine-tuning's gradients need its range (float16 needs loss scaling). On the CPU everything stays float32.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +101,49 @@ class DevicePool:
 def torch_device_name(name: str) -> str:
     """What torch calls device `name`: a CPU slot is the CPU."""
     return "cpu" if name.startswith("cpu") else name
+
+
+def serving_device(names: Sequence[str] = ()) -> str:
+    """Where this process runs trained models: the first of `names` (TAILOR_DEVICES; a CPU slot is the CPU), else
+    the GPU when there is one, else the CPU."""
+    resolved = resolve_devices(names)
+    if resolved:
+        return torch_device_name(resolved[0])
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """The precision networks run at on `device`: bfloat16 autocast on a GPU, float32 (autocast off) elsewhere."""
+    import torch
+
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@contextmanager
+def fixed_sizes(device: torch.device) -> Iterator[None]:
+    """cuDNN's autotuner, for loops whose every batch has one size (features, fine-tuning): it picks the fastest
+    kernels once per size. Not for detection, whose images differ in size. Put back as it was afterwards."""
+    import torch
+
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def onto(batch: torch.Tensor, device: torch.device, *, channels_last: bool = True) -> torch.Tensor:
+    """A batch made on the CPU, on `device`: through pinned memory and without waiting for the copy on a GPU (the
+    next batch is prepared meanwhile), channels-last (faster on GPUs, and with oneDNN on CPUs too)."""
+    import torch
+
+    layout = torch.channels_last if channels_last and batch.dim() == 4 else torch.preserve_format
+    if device.type == "cuda":
+        return batch.pin_memory().to(device, memory_format=layout, non_blocking=True)
+    return batch.to(device, memory_format=layout)

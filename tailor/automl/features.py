@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from .backbones import Backbone, Preprocess, build_backbone
+from .devices import autocast, fixed_sizes, onto
 
 BATCH = 32
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
@@ -87,11 +88,10 @@ class FeatureCache:
             model = self.model(backbone)
             preprocess = at_size(backbone.preprocess, input_size)
             parts = []
-            with torch.inference_mode(), torch.autocast(self._device.type, enabled=self._device.type == "cuda"):
+            with torch.inference_mode(), autocast(self._device), fixed_sizes(self._device):
                 for start in range(0, len(self._images), BATCH):
                     step()  # the caller's budget and cancellation checks, between batches
-                    batch = to_tensor(self._images[start : start + BATCH], preprocess, flip=flip)
-                    batch = batch.to(self._device, memory_format=torch.channels_last)
+                    batch = onto(to_tensor(self._images[start : start + BATCH], preprocess, flip=flip), self._device)
                     parts.append(model(batch).float().cpu().numpy())
             self._cache[key] = np.concatenate(parts) if parts else np.zeros((0, backbone.feature_dim), np.float32)
             if self._shared is not None:
@@ -104,8 +104,8 @@ class FeatureCache:
         self.model(backbone)
         preprocess = at_size(backbone.preprocess, input_size)
         start = time.monotonic()
-        with torch.inference_mode():
-            self.model(backbone)(to_tensor(images, preprocess).to(self._device))
+        with torch.inference_mode(), autocast(self._device):
+            self.model(backbone)(onto(to_tensor(images, preprocess), self._device))
         if self._device.type == "cuda":
             torch.cuda.synchronize(self._device)
         return (time.monotonic() - start) / max(1, len(images))

@@ -23,6 +23,7 @@ from torchvision.ops import roi_align
 from .artifact import Classifier
 from .backbones import Preprocess
 from .budget import BudgetExhausted
+from .devices import autocast, fixed_sizes, onto
 from .features import BATCH, resize_and_crop
 
 
@@ -126,42 +127,40 @@ def fine_tune(
     # Cosine decay without warm-up: the head starts from a fitted probe, not at random.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, recipe.epochs * steps_per_epoch))
     loss_of = _loss(targets[train], network.head.out_features, multilabel, recipe.label_smoothing, device)
-    cuda = device.type == "cuda"
     best: tuple[float, int, dict[str, torch.Tensor], np.ndarray] | None = None  # kept in case the budget ends it
     trained_images, training_seconds, epoch = 0, 0.0, 0
     complete = False
-    try:
-        for epoch in range(1, recipe.epochs + 1):
-            _train_mode(network)
-            order = generator.permutation(train)
-            for start in range(0, len(order), recipe.batch_size):
-                rows = order[start : start + recipe.batch_size]
-                if len(rows) < 2 and len(order) > 1:
-                    continue  # a batch of one breaks batch-norm statistics
-                step()
-                began = time.perf_counter()
-                images = crops.train_batch(rows, recipe.augment, generator).to(
-                    device, memory_format=torch.channels_last, non_blocking=True
-                )
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-                    loss = loss_of(network(images).float(), torch.as_tensor(targets[rows], device=device))
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                if not math.isfinite(loss.item()):
-                    raise FloatingPointError("the training loss is not finite")
-                training_seconds += time.perf_counter() - began
-                trained_images += len(rows)
-            probabilities = predict(network, crops, valid, multilabel=multilabel, device=device, step=step)
-            quality = _quality(probabilities, targets[valid], multilabel) if len(valid) else float(epoch)
-            if best is None or quality >= best[0]:
-                best = (quality, epoch, _cpu_state(network), probabilities)
-            on_epoch(epoch, probabilities)
-        complete = True
-    except BudgetExhausted:
-        if best is None:
-            raise
+    with fixed_sizes(device):  # every batch is crops of one size
+        try:
+            for epoch in range(1, recipe.epochs + 1):
+                _train_mode(network)
+                order = generator.permutation(train)
+                for start in range(0, len(order), recipe.batch_size):
+                    rows = order[start : start + recipe.batch_size]
+                    if len(rows) < 2 and len(order) > 1:
+                        continue  # a batch of one breaks batch-norm statistics
+                    step()
+                    began = time.perf_counter()
+                    images = onto(crops.train_batch(rows, recipe.augment, generator), device)
+                    with autocast(device):
+                        loss = loss_of(network(images).float(), torch.as_tensor(targets[rows], device=device))
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimiser.step()
+                    schedule.step()
+                    if not math.isfinite(loss.item()):
+                        raise FloatingPointError("the training loss is not finite")
+                    training_seconds += time.perf_counter() - began
+                    trained_images += len(rows)
+                probabilities = predict(network, crops, valid, multilabel=multilabel, device=device, step=step)
+                quality = _quality(probabilities, targets[valid], multilabel) if len(valid) else float(epoch)
+                if best is None or quality >= best[0]:
+                    best = (quality, epoch, _cpu_state(network), probabilities)
+                on_epoch(epoch, probabilities)
+            complete = True
+        except BudgetExhausted:
+            if best is None:
+                raise
     assert best is not None
     if complete:  # the schedule's last epoch, not the best one: choosing an epoch on these rows would flatter them
         best = (0.0, epoch, _cpu_state(network), probabilities)
@@ -176,10 +175,10 @@ def predict(
 ) -> np.ndarray:
     network.eval()
     parts = []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    with torch.inference_mode(), autocast(device):
         for start in range(0, len(rows), BATCH):
             step()
-            images = crops.eval_batch(rows[start : start + BATCH]).to(device, memory_format=torch.channels_last)
+            images = onto(crops.eval_batch(rows[start : start + BATCH]), device)
             logits = network(images).double()  # float32 softmax rows miss 1 by more than scikit-learn allows
             parts.append((torch.sigmoid(logits) if multilabel else torch.softmax(logits, 1)).cpu().numpy())
     return np.concatenate(parts) if parts else np.zeros((0, network.head.out_features))

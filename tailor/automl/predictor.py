@@ -16,6 +16,7 @@ from PIL import Image
 
 from .artifact import ArtifactConfig, Ensemble, read_artifact
 from .backbones import Preprocess
+from .devices import autocast, onto
 from .features import to_tensor
 
 
@@ -54,9 +55,9 @@ class Predictor:
         total = torch.zeros((len(images), len(self.class_names)), dtype=torch.float64)
         if not images:
             return total.numpy()
-        with torch.inference_mode(), torch.autocast(self.device.type, enabled=self.device.type == "cuda"):
+        with torch.inference_mode(), autocast(self.device):
             for preprocess, indices in self._groups.items():
-                batch = to_tensor(list(images), preprocess).to(self.device, memory_format=torch.channels_last)
+                batch = onto(to_tensor(list(images), preprocess), self.device)
                 for i in indices:
                     logits = self.network.members[i](batch).float()
                     scores = torch.sigmoid(logits) if self.multilabel else torch.softmax(logits, dim=1)

@@ -21,6 +21,7 @@ def serve(
 
     from ..api import create_app
     from ..api.keys import resolve_keys
+    from ..automl.devices import resolve_devices
     from ..logs import setup_logging
 
     settings = Settings()
@@ -31,9 +32,10 @@ def serve(
     setup_logging(settings.log_format, settings.log_level)  # before the app: its start-up logs too
     keys = resolve_keys(settings)
     try:
+        resolve_devices(settings.devices)  # a device this machine lacks is refused now, not at the first model
         secrets = resolve_secret_box(settings)
         app = create_app(settings, keys)
-    except SecretKeyError as exc:  # settings that cannot work: said once, no traceback
+    except (SecretKeyError, ValueError) as exc:  # settings that cannot work: said once, no traceback
         error_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from ..automl.images import DETECTION_KEEP_SIDE
 from ..blobs import ArtifactStore, BlobPolicy, BlobReader
 from ..datasets import check_name
 from ..enums import ModelStatus
@@ -28,7 +29,6 @@ from ..errors import BlobError, BlobTooLarge, TailorError
 from ..models import Model
 from .batcher import Batcher
 from .cache import Loaded, ModelCache, ModelKey
-from ..automl.images import DETECTION_KEEP_SIDE
 from .images import DecodedImage, ImageLimits, ImageProblem, ImageRejected, decode
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class PredictionConfig:
     batch_size: int = 8
     batch_wait_s: float = 0.005
     threads: int | None = None  # torch's; None: the CPUs this process may use
+    devices: tuple[str, ...] = ()  # TAILOR_DEVICES: models run on the first (automl.devices.serving_device)
     fetch_timeout_s: float = 10.0
     limits: ImageLimits = ImageLimits()
 
@@ -100,6 +101,7 @@ class PredictionConfig:
             batch_size=settings.analyze_batch_size,
             batch_wait_s=settings.analyze_batch_wait_ms / 1000,
             threads=settings.inference_threads,
+            devices=tuple(settings.devices),
             fetch_timeout_s=settings.analyze_fetch_timeout_s,
             limits=ImageLimits(max_pixels=int(settings.max_image_megapixels * 1_000_000)),
         )
@@ -116,7 +118,7 @@ class PredictionService:
         # and no local paths: a caller waits for the answer.
         self._reader = BlobReader(replace(policy, data_roots=(), timeout_s=config.fetch_timeout_s, retries=0))
         self.cache: ModelCache[Predictor] = ModelCache(
-            _Loader(config.threads, artifacts), max_models=config.cache_models, max_bytes=config.cache_bytes
+            _Loader(config.threads, config.devices, artifacts), max_models=config.cache_models, max_bytes=config.cache_bytes
         )
         self.batcher: Batcher[Predictor, bytes, Any] = Batcher(
             self._decode_and_predict, max_batch=config.batch_size, max_wait_s=config.batch_wait_s
@@ -286,10 +288,13 @@ class _Keeper:
 class _Loader:
     """Builds a Predictor from an artifact: this host's copy of it, fetched from Tailor's storage and checked when
     needed, held while its files are read. torch loads here, on the first model, not when the API starts; its
-    thread count is set then, once."""
+    thread count and the device models run on (the first of TAILOR_DEVICES, else the GPU when there is one) are
+    set then, once."""
 
-    def __init__(self, threads: int | None, artifacts: ArtifactStore):
+    def __init__(self, threads: int | None, devices: tuple[str, ...], artifacts: ArtifactStore):
         self._threads = threads
+        self._devices = devices
+        self._device = "cpu"
         self._artifacts = artifacts
         self._configured = False
         self._lock = threading.Lock()
@@ -299,7 +304,7 @@ class _Loader:
 
         self._configure()
         with self._artifacts.local_copy(artifact) as folder:
-            predictor = load_model(folder)
+            predictor = load_model(folder, self._device)
         network = predictor.network
         nbytes = sum(t.numel() * t.element_size() for t in (*network.parameters(), *network.buffers()))
         return Loaded(predictor, nbytes)
@@ -310,7 +315,10 @@ class _Loader:
                 return
             import torch
 
+            from ..automl.devices import serving_device
+
             torch.set_num_threads(self._threads or usable_cpus())
+            self._device = serving_device(self._devices)
             self._configured = True
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..automl.devices import torch_device_name
 from ..automl.failures import EvaluationFailed
 from ..blobs import within
 from ..coco import Purpose
@@ -93,8 +94,10 @@ def measure(context: JobContext, model: Model, dataset_name: str, report_folder:
         ) from None
     evaluate = evaluate_detector if kind is ModelKind.DETECTOR else evaluate_classifier
     try:  # a local copy of the model, checked, from this host's cache (fetched from Tailor's storage once)
-        with context.artifacts.local_copy(str(model.artifact)) as artifact_dir:
-            measured = evaluate(artifact_dir, loaded.dataset, context.reader.image_fetcher(dataset.spec.access))
+        with context.artifacts.local_copy(str(model.artifact)) as artifact_dir, \
+                context.device_pool.lend(context.lane) as devices:  # on a device of this worker's, as trainings
+            measured = evaluate(artifact_dir, loaded.dataset, context.reader.image_fetcher(dataset.spec.access),
+                                device=torch_device_name(devices[0]) if devices else None)
     except (BlobNotFound, BlobCorrupt) as exc:
         raise EvaluationFailed(
             EvaluationFailureCode.MODEL_NOT_FOUND, f"the model's files cannot be read ({exc}); train it again"

@@ -7,13 +7,14 @@ import json
 import os
 import signal
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import optuna
 import pytest
 
 from tailor.automl import TrainingCancelled, TrainingRequest, train_classifier
-from tailor.automl.devices import DevicePool, resolve_devices
+from tailor.automl.devices import DevicePool, autocast, fixed_sizes, onto, resolve_devices, serving_device
 from tailor.automl.parallel import Relay, TrialProcessDied, TrialProcesses
 from tailor.blobs import Access, BlobPolicy, BlobReader
 from tailor.coco import AnnotationKind, Purpose, validate_coco
@@ -37,6 +38,29 @@ def test_device_names_resolve_to_what_the_machine_has() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             resolve_devices(names, cuda_devices=2)
+
+
+def test_trained_models_run_on_the_first_device_named_else_the_default() -> None:
+    import torch
+
+    assert serving_device(["cpu:1", "cpu:0"]) == "cpu"  # a CPU slot is the CPU
+    assert serving_device([]) == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda:1': this machine has no CUDA device"):
+            serving_device(["cuda:1"])
+
+
+def test_networks_run_in_bfloat16_on_a_gpu_and_in_float32_on_the_cpu() -> None:
+    import torch
+
+    cpu = torch.device("cpu")
+    with autocast(cpu), fixed_sizes(cpu):
+        assert (torch.ones(2, 3) @ torch.ones(3, 2)).dtype == torch.float32
+    with pytest.warns(UserWarning) if not torch.cuda.is_available() else nullcontext():
+        assert autocast(torch.device("cuda")).fast_dtype == torch.bfloat16
+    batch = onto(torch.zeros(2, 3, 8, 8), cpu)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert onto(torch.zeros(3, 8, 8), cpu).is_contiguous()  # one image (detection): as it was
 
 
 def test_a_worker_lends_each_training_its_share_of_the_free_devices() -> None:

@@ -25,6 +25,7 @@ from torchvision.models.detection import FCOS
 
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
+from ..devices import autocast, onto
 from .network import build_detector
 
 SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
@@ -120,13 +121,13 @@ class Detector:
         from torchvision.transforms.v2.functional import pil_to_tensor, to_dtype
 
         found = []
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device):
             inputs, scales = [], []
             for image in images:
                 scale = min(1.0, MAX_SIDE / max(image.size))
                 if scale < 1.0:
                     image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
-                inputs.append(to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True).to(self.device))
+                inputs.append(onto(to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True), self.device))
                 scales.append(scale)
             outputs = self.network(inputs) if inputs else []
             for output, scale in zip(outputs, scales):

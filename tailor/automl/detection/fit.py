@@ -16,6 +16,7 @@ from torchvision.models.detection import FCOS
 from ...reports import DetectionPredictions
 from ..budget import BudgetExhausted
 from ..detection_metrics import detection_performance
+from ..devices import autocast, onto
 from .data import Targets, augmentation, sample
 
 
@@ -133,10 +134,11 @@ def fit(
                 for group in optimiser.param_groups:
                     group["lr"] = recipe.lr * group["scale"] * factor
                 batch = [sample(images[r], targets.boxes[r], targets.labels[r], transform) for r in order[start:start + recipe.batch_size]]
-                inputs = [image.to(device) for image, _ in batch]
+                inputs = [onto(image, device) for image, _ in batch]
                 wanted = [{k: v.to(device) for k, v in target.items()} for _, target in batch]
-                losses = network(inputs, wanted)
-                loss = sum(losses.values())
+                with autocast(device):
+                    losses = network(inputs, wanted)
+                loss = sum(part.float() for part in losses.values())
                 if not math.isfinite(loss.detach().item()):
                     raise FloatingPointError("the training loss is not finite")
                 optimiser.zero_grad(set_to_none=True)
@@ -170,13 +172,13 @@ def detect(network: FCOS, images: list[Image.Image], device: torch.device, step:
 
     network.eval()
     found = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device):
         for start in range(0, len(images), batch_size):
             step()
-            inputs = [to_dtype(pil_to_tensor(image), torch.float32, scale=True).to(device)
+            inputs = [onto(to_dtype(pil_to_tensor(image), torch.float32, scale=True), device)
                       for image in images[start:start + batch_size]]
             for output in network(inputs):
-                found.append({k: v.cpu().numpy() for k, v in output.items()})
+                found.append({k: (v if k == "labels" else v.float()).cpu().numpy() for k, v in output.items()})
     return found
 
 
