@@ -202,8 +202,8 @@ def test_the_pages_arithmetic_is_the_apis(browser_page, portal, tmp_path: Path) 
 
 def test_a_detectors_sliders(browser_page, portal, tmp_path: Path, screenshots: Path) -> None:
     """A detector's Performance card, both sliders, on drawn held-out predictions: no detector trains in the seconds
-    this test may take, so its iteration and held-out predictions are answered by the test (Playwright's routing)
-    for a real detection project; the figures at two pairs of thresholds are those of performance.py's
+    this test may take, so its iteration, its model and held-out predictions are answered by the test (Playwright's
+    routing) for a real detection project; the figures at two pairs of thresholds are those of performance.py's
     detection_performance, as get_iteration_performance would answer them."""
     trainer = portal.trainer()
     domain = next(d for d in trainer.get_domains() if d.type == "ObjectDetection")
@@ -216,6 +216,9 @@ def test_a_detectors_sliders(browser_page, portal, tmp_path: Path, screenshots: 
                  "domainId": domain.id, "trainingType": "Regular", "reservedBudgetInHours": 0,
                  "trainingTimeInMinutes": 1, "publishName": None, "originalPublishResourceId": None,
                  "classificationType": None}
+    # Its model on the Image Analysis face, as the training left it: what the card says of the search.
+    model = {"name": f"cv-{iteration['id']}", "status": "succeeded",
+             "trainingProgress": {"phase": "succeeded", "trialsDone": 5, "bestValidationScore": 0.8125}}
     pairs = ((0.5, 0.3), (0.2, 0.6))
     seen: dict = {}
 
@@ -224,9 +227,11 @@ def test_a_detectors_sliders(browser_page, portal, tmp_path: Path, screenshots: 
             json=[iteration]) if route.request.method == "GET" else route.continue_())
         page.route(f"**/models/cv-{iteration['id']}/heldout-predictions?*",
                    lambda route: route.fulfill(body=json.dumps(held_out), content_type="application/json"))
+        page.route(f"**/models/cv-{iteration['id']}?*", lambda route: route.fulfill(json=model))
         sign_in(page, portal.url)
         page.goto(f"{portal.url}/#/projects/{project.id}/performance")
         card = page.get_by_role("region", name="Iteration 1")
+        expect(card.get_by_test_id("search-summary")).to_have_text(" · 5 trials, best validation score 81.3%")
         for threshold, overlap in pairs:
             card.get_by_label("Probability threshold").fill(str(round(threshold * 100)))
             card.get_by_label("Overlap threshold").fill(str(round(overlap * 100)))
