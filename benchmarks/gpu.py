@@ -4,7 +4,7 @@ What it measures
 ----------------
 Each section runs the same work twice, Tailor's code then the loop anyone would write with timm and torchvision
 alone (bfloat16 autocast on CUDA, channels-last), on the same device and images, after a warm-up of each; the ratio
-is the bare loop's seconds over Tailor's (1.0: as fast; target >= 0.9 for every section):
+is the bare loop's seconds over Tailor's (1.0: as fast; target >= 0.9 for the loops, >= 0.8 for analyze):
 
 1. Feature extraction: `FeatureCache.features` (what the search's linear probes run on) against a bare loop of
    torchvision v2 transforms (resize, centre crop, normalise) and the timm model in batches of the same size.
@@ -16,7 +16,7 @@ is the bare loop's seconds over Tailor's (1.0: as fast; target >= 0.9 for every 
    images.
 4. Analyze: a small classifier trained as the tests train one, served by `tailor serve` with TAILOR_DEVICES set to
    the device; p50 of one client's requests (640x480 JPEGs), against the bare decode-and-forward p50 on the device
-   (benchmarks/analyze_latency.py's (a) and (b)).
+   (benchmarks/analyze_latency.py's (a) and (b), and its target: p50 <= 1.25 x the bare one, a ratio >= 0.8).
 
 The output names the device (the GPU's name, or the CPU and its threads) and goes to
 `<out-dir>/gpu_results_<device>.json`.
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -44,9 +45,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image, ImageDraw
+# Before torch loads, as the `tailor` command sets it for the server: this process keeps torch's threads while the
+# server it starts runs analyze, and spinning ones take its cores (README, analyze latency).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -63,7 +68,9 @@ from tailor.automl.features import FeatureCache  # noqa: E402
 from tailor.automl.finetune import Adaptation, Crops, FineTuneRecipe, fine_tune  # noqa: E402
 
 DEFAULT_OUT_DIR = HERE / "data"
-TARGET = 0.9
+TARGET = 0.9  # bare seconds over Tailor's, for the loops
+# Analyze answers over HTTP, which the bare forward does not: its target is analyze_latency.py's, p50 <= 1.25 x bare.
+ANALYZE_TARGET = 1 / 1.25
 BACKBONE = "efficientnet_lite0"
 BATCH = 32  # features: the batch of the bare loop, as FeatureCache's
 SIZES = {  # (feature images, fine-tuning images, epochs, detector images, analyze requests)
@@ -306,15 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, run in sections.items():
         measured = run()
         measured["ratio"] = measured["bare_s"] / measured["tailor_s"]
+        measured["target"] = ANALYZE_TARGET if name == "analyze p50" else TARGET
         results[name] = measured
         unit = 1000 if name == "analyze p50" else 1
         suffix = "ms" if unit == 1000 else "s"
         print(f"{name}: Tailor {measured['tailor_s'] * unit:.3f} {suffix}, bare {measured['bare_s'] * unit:.3f} "
-              f"{suffix}: {measured['ratio']:.2f}x  {'PASS' if measured['ratio'] >= TARGET else 'FAIL'}", flush=True)
+              f"{suffix}: {measured['ratio']:.2f}x  {'PASS' if measured['ratio'] >= measured['target'] else 'FAIL'} (target {measured['target']:.2f}x)",
+              flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / f"gpu_results_{str(device).replace(':', '')}{'_dry' if args.dry_run else ''}.json"
     out.write_text(json.dumps({"device": str(device), "device_name": device_name(device), "torch": torch.__version__,
-                               "dry_run": args.dry_run, "target": TARGET, "sections": results}, indent=2))
+                               "dry_run": args.dry_run, "sections": results}, indent=2))
     print(f"results: {out}")
     return 0
 
