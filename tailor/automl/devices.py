@@ -107,8 +107,11 @@ def serving_device(names: Sequence[str] = ()) -> str:
     """Where this process runs trained models: the first of `names` (TAILOR_DEVICES; a CPU slot is the CPU), else
     the GPU when there is one, else the CPU."""
     resolved = resolve_devices(names)
-    if resolved:
-        return torch_device_name(resolved[0])
+    return torch_device_name(resolved[0]) if resolved else default_device()
+
+
+def default_device() -> str:
+    """The device where nothing names one: the GPU when there is one, else the CPU."""
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -35,7 +35,7 @@ import torch
 from ..coco import CocoDataset
 from .backbones import available_backbones
 from .budget import BudgetLedger
-from .devices import torch_device_name
+from .devices import default_device, torch_device_name
 from .failures import TrainingCancelled
 from .features import FeatureCache
 from .finetune import Adaptation
@@ -249,7 +249,7 @@ def join_training(request: JoinRequest) -> JoinResult:
             return mismatch
         images = load_images(request.dataset.image_urls, request.fetch, keep_side=keep_side_of(backbones))
         images = [images[i] for i in labels.images.tolist()]
-        device = torch.device(torch_device_name(request.device or ("cuda" if torch.cuda.is_available() else "cpu")))
+        device = torch.device(torch_device_name(request.device or default_device()))
         search = Search(
             labels=labels, images=images, cache=FeatureCache(images, request.weights_dir, device), backbones=backbones,
             ledger=participant.ledger, folds=folds, weights_dir=request.weights_dir, device=device,

@@ -16,7 +16,7 @@ from PIL import Image
 
 from .artifact import ArtifactConfig, Ensemble, read_artifact
 from .backbones import Preprocess
-from .devices import autocast, onto
+from .devices import autocast, default_device, onto
 from .features import to_tensor
 
 
@@ -34,7 +34,7 @@ class Predictor:
     @classmethod
     def load(cls, directory: Path, device: torch.device | str | None = None) -> Predictor:
         config, network = read_artifact(Path(directory))
-        return cls(config, network, device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        return cls(config, network, device or default_device())
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from .artifact import ArtifactConfig, Classifier, MemberConfig, write_artifact
 from .backbones import Backbone, available_backbones, build_backbone
 from .budget import BudgetExhausted, BudgetLedger
 from .detection.fit import DetectionRecipe
-from .devices import torch_device_name
+from .devices import default_device, torch_device_name
 from .failures import TrainingCancelled, TrainingFailed
 from .features import FeatureCache
 from .finetune import Adaptation
@@ -101,7 +101,7 @@ def train_classifier(request: TrainingRequest) -> TrainingResult:
 
 def devices_of(request: TrainingRequest) -> tuple[str, ...]:
     """The request's devices; the first is where a training runs what is not a trial (and everything on one)."""
-    return request.devices or (request.device or ("cuda" if torch.cuda.is_available() else "cpu"),)
+    return request.devices or (request.device or default_device(),)
 
 
 @contextmanager

@@ -118,7 +118,8 @@ class PredictionService:
         # and no local paths: a caller waits for the answer.
         self._reader = BlobReader(replace(policy, data_roots=(), timeout_s=config.fetch_timeout_s, retries=0))
         self.cache: ModelCache[Predictor] = ModelCache(
-            _Loader(config.threads, config.devices, artifacts), max_models=config.cache_models, max_bytes=config.cache_bytes
+            _Loader(config.threads, config.devices, artifacts), max_models=config.cache_models,
+            max_bytes=config.cache_bytes,
         )
         self.batcher: Batcher[Predictor, bytes, Any] = Batcher(
             self._decode_and_predict, max_batch=config.batch_size, max_wait_s=config.batch_wait_s

@@ -25,7 +25,7 @@ from torchvision.models.detection import FCOS
 
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
-from ..devices import autocast, onto
+from ..devices import autocast, default_device, onto
 from .network import build_detector
 
 SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
@@ -109,7 +109,7 @@ class Detector:
             network.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
         except (OSError, RuntimeError) as exc:
             raise ArtifactError(f"{directory / WEIGHTS_FILE} cannot be loaded: {exc}") from exc
-        return cls(config, network, device or ("cuda" if torch.cuda.is_available() else "cpu"), score_floor)
+        return cls(config, network, device or default_device(), score_floor)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -127,7 +127,8 @@ class Detector:
                 scale = min(1.0, MAX_SIDE / max(image.size))
                 if scale < 1.0:
                     image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
-                inputs.append(onto(to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True), self.device))
+                tensor = to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True)
+                inputs.append(onto(tensor, self.device))
                 scales.append(scale)
             outputs = self.network(inputs) if inputs else []
             for output, scale in zip(outputs, scales):

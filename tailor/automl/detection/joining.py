@@ -14,7 +14,7 @@ import torch
 
 from ..backbones import available_backbones
 from ..budget import BudgetLedger
-from ..devices import torch_device_name
+from ..devices import default_device, torch_device_name
 from ..images import DETECTION_KEEP_SIDE, load_images
 from ..joining import JoinRequest, JoinResult, Objective, Participant, take_part
 from ..training import TrainingRequest
@@ -37,7 +37,7 @@ def join_exploration(request: JoinRequest) -> JoinResult:
             return (f"it reads {len(dataset.image_urls)} images of {len(class_names)} classes, the host "
                     f"{setup['images']} of {len(setup['classes'])}")
         images = load_images(dataset.image_urls, request.fetch, keep_side=DETECTION_KEEP_SIDE)
-        device = request.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = request.device or default_device()
         trained = TrainingRequest(
             dataset, request.fetch, setup["budgetSeconds"], request.weights_dir, Path(os.devnull),
             device=device, device_factor=setup["deviceFactor"], seed=setup["seed"],

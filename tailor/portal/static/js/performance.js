@@ -55,7 +55,8 @@ async function showSearch(span, api, iteration) {
   try {
     const progress = (await api.trainingProgress(iteration.id)).trainingProgress || {};
     if (progress.trialsDone === undefined) return;
-    const best = progress.bestValidationScore == null ? "" : `, best validation score ${percent(progress.bestValidationScore)}`;
+    const best = progress.bestValidationScore == null
+      ? "" : `, best validation score ${percent(progress.bestValidationScore)}`;
     span.textContent = ` · ${progress.trialsDone} ${progress.trialsDone === 1 ? "trial" : "trials"}${best}`;
   } catch {
     // the figures below say what is wrong with the API, if anything
