@@ -178,6 +178,12 @@ def train_and_measure(
     started = time.monotonic()
     measured = evaluate_detector(result.artifact_dir, test.dataset, FETCH)
     performance = measured.performance
+    floor = json.loads((result.artifact_dir / "config.json").read_text())["score_floor"]
+    run.update(
+        # what analyze would answer: the boxes at or above the model's confidence floor, against the true objects
+        answered=int(sum(int((scores >= floor).sum()) for scores in measured.predictions.scores)),
+        objects=int(sum(len(boxes) for boxes in measured.predictions.true_boxes)),
+    )
     run.update(
         map30=performance["meanAveragePrecision30"],
         map50=performance["meanAveragePrecision50"],
