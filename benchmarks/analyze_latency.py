@@ -1,18 +1,24 @@
-"""Analyze latency and throughput, in one run, against the bare model.
+"""Analyze latency and throughput, in one run, against the bare model, on each runtime (torch and ONNX Runtime).
 
     python benchmarks/analyze_latency.py [--requests 200] [--seconds 20]
 
 1. Trains a small model with `train_classifier` on generated shapes (as the tests do) and records it, succeeded,
-   in a fresh data directory.
-2. (a) bare: in this process, decode one 640x480 JPEG (tailor.predictions.decode, what the service runs) and run
-   the model on it (Predictor.probabilities), one at a time: the median; and the bare batched throughput (batches
-   of 8, decoding included; the model alone is shown too).
-3. Starts `tailor serve` in a child process and measures (b) end-to-end latency, one client at a time, p50 and p99,
-   and (c) throughput and p99 with 8 concurrent clients (keep-alive sessions, one thread each).
-4. (d) Restarts the server and times its first analyze call, once it accepts connections.
+   in a fresh data directory; exports it to ONNX (tailor.automl.export, timed).
+2. (a) bare, per runtime: in this process, decode one 640x480 JPEG (tailor.predictions.decode, what the service
+   runs) and run the model on it (Predictor.probabilities, or the export's OnnxClassifier), one at a time: the
+   median; and the bare batched throughput (batches of 8, decoding included; the model alone is shown too).
+3. Per runtime, starts `tailor serve` (TAILOR_RUNTIME=onnxruntime, then torch) in a child process and measures
+   (b) end-to-end latency, one client at a time, p50 and p99, and (c) throughput and p99 with 8 concurrent clients
+   (keep-alive sessions, one thread each).
+4. (d) Restarts the server (TAILOR_RUNTIME=auto, which measured the model on the previous start... here: its first
+   start, then a restart that remembers) and times until it accepts connections with the model preloaded, and its
+   first analyze call.
+5. (e) A detector's bare forward pass on each runtime (FCOS over mobilenetv2_100 with its ImageNet weights and an
+   untrained head: the cost, not the answers), one 640x480 image decoded and run.
 
-Targets: p50 <= 1.25 x (a); 8-client throughput >= 0.8 x bare batched throughput; first call after restart <= 1 s;
-no errors. The clients run on the same machine as the server and share its cores.
+Targets: end-to-end p50 <= 1.25 x the same runtime's (a); 8-client throughput >= 0.8 x bare batched; accepting
+within 2 s of a restart with a model to preload; first call after restart <= 1 s; no errors. The clients run on the
+same machine as the server and share its cores.
 """
 
 from __future__ import annotations
@@ -80,14 +86,22 @@ def train(root: Path) -> Path:
     return result.artifact_dir
 
 
-def bare(artifact: Path, images: list[bytes], repeats: int, device: str | None = None,
-         seconds: float = 5.0) -> dict[str, float]:
+def torch_model(artifact: Path, device: str | None = None):
     import torch
 
-    from tailor.automl.predictor import Predictor
+    from tailor.automl.loading import load_model
 
     torch.set_num_threads(usable_cpus())  # as the service sets it
-    predictor = Predictor.load(artifact, device)
+    return load_model(artifact, device)
+
+
+def onnx_model(path: Path):
+    from tailor.automl.runtime import load_onnx
+
+    return load_onnx(path, threads=usable_cpus())  # as the service loads it
+
+
+def bare(predictor, images: list[bytes], repeats: int, seconds: float = 5.0) -> dict[str, float]:
     for data in images[:5]:
         predictor.probabilities([decode(data).image])
     single = []
@@ -107,8 +121,34 @@ def bare(artifact: Path, images: list[bytes], repeats: int, device: str | None =
         predictor.probabilities(decoded)
         rounds += 1
     model_only = rounds * len(batch) / (time.perf_counter() - start)
-    return {"p50": statistics.median(single), "batched": batched, "model_only": model_only,
-            "members": len(predictor.config.members), "threads": torch.get_num_threads()}
+    return {"p50": statistics.median(single), "batched": batched, "model_only": model_only}
+
+
+def bare_detector(root: Path, images: list[bytes], repeats: int) -> dict[str, float]:
+    """A detector's forward pass, one decoded 640x480 image at a time, on each runtime: the medians."""
+    from tailor.automl.backbones import BACKBONES
+    from tailor.automl.detection.detector import DetectorConfig, write_detector
+    from tailor.automl.detection.network import build_detector
+    from tailor.automl.export import export_onnx
+    from tailor.automl.images import DETECTION_KEEP_SIDE
+
+    backbone = BACKBONES["mobilenetv2_100"]
+    network = build_detector(backbone, 2, min_size=384, max_size=640, weights_dir=root / "data" / "weights")
+    config = DetectorConfig(("a", "b"), backbone.name, backbone.timm_name, 384, 640, {}, {},
+                            mean=backbone.preprocess.mean, std=backbone.preprocess.std)
+    folder = write_detector(root / "work" / "detector", network, config)
+    path = export_onnx(folder, root / "work" / "detector.onnx")
+    figures = {}
+    for name, model in (("onnxruntime", onnx_model(path)), ("torch", torch_model(folder))):
+        pictures = [decode(data, keep_side=DETECTION_KEEP_SIDE).image for data in images[:5]]
+        model.detect(pictures[:2])
+        times = []
+        for k in range(repeats):
+            start = time.perf_counter()
+            model.detect([decode(images[k % len(images)], keep_side=DETECTION_KEEP_SIDE).image])
+            times.append(time.perf_counter() - start)
+        figures[name] = statistics.median(times)
+    return figures
 
 
 class Server:
@@ -197,6 +237,17 @@ def p(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
+def serve_and_measure(root: Path, port: int, runtime: str, images: list[bytes], args) -> dict:
+    server = Server(root / "data", port, {"TAILOR_RUNTIME": runtime})
+    server.start()
+    try:
+        seq = sequential(server.url, images, args.requests)
+        throughput, lat, errors = concurrent(server.url, images, args.seconds)
+    finally:
+        server.stop()
+    return {"seq": seq, "throughput": throughput, "lat": lat, "errors": errors}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -205,38 +256,51 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="tailor-analyze-"))
     images = [photo(seed) for seed in range(24)]
+    checks: dict[str, bool] = {}
     try:
         print("training the model ...", flush=True)
         artifact = train(root)
-        a = bare(artifact, images, args.requests)
-        print(f"(a) bare, one 640x480 JPEG decoded and run: p50 {a['p50'] * 1000:.1f} ms "
-              f"({a['members']} member(s), {a['threads']} torch threads); batched by {CLIENTS}: "
-              f"{a['batched']:.1f} images/s with decoding, {a['model_only']:.1f} images/s model only", flush=True)
-        server = Server(root / "data", args.port)
-        server.start()
-        try:
-            seq = sequential(server.url, images, args.requests)
-            print(f"(b) end to end, one client: p50 {p(seq, 50) * 1000:.1f} ms, p99 {p(seq, 99) * 1000:.1f} ms "
-                  f"= {p(seq, 50) / a['p50']:.2f} x (a)", flush=True)
-            throughput, lat, errors = concurrent(server.url, images, args.seconds)
-            print(f"(c) {CLIENTS} clients: {throughput:.1f} requests/s = {throughput / a['batched']:.2f} x bare "
-                  f"batched ({throughput / a['model_only']:.2f} x model only), p50 {p(lat, 50) * 1000:.0f} ms, "
-                  f"p99 {p(lat, 99) * 1000:.0f} ms, errors {errors}", flush=True)
-        finally:
-            server.stop()
-        ready = server.start()
-        try:
-            with requests.Session() as session:
-                first = analyze(session, server.url, images[0])
-            print(f"(d) restart: accepting after {ready:.2f} s; first call {first * 1000:.0f} ms", flush=True)
-        finally:
-            server.stop()
-        checks = {
-            "p50 <= 1.25 x (a)": p(seq, 50) <= 1.25 * a["p50"],
-            "8-client throughput >= 0.8 x bare batched": throughput >= 0.8 * a["batched"],
-            "first call after restart <= 1 s": first <= 1.0,
-            "no errors": errors == 0,
-        }
+        from tailor.automl.export import export_onnx
+
+        started = time.perf_counter()
+        exported = export_onnx(artifact, root / "work" / "shapes.onnx")
+        print(f"exported to ONNX in {time.perf_counter() - started:.1f} s "
+              f"({exported.stat().st_size / 1e6:.1f} MB)", flush=True)
+        bares = {"onnxruntime": bare(onnx_model(exported), images, args.requests),
+                 "torch": bare(torch_model(artifact), images, args.requests)}
+        for runtime, a in bares.items():
+            print(f"(a) {runtime} bare, one 640x480 JPEG decoded and run: p50 {a['p50'] * 1000:.1f} ms; batched by "
+                  f"{CLIENTS}: {a['batched']:.1f} images/s with decoding, {a['model_only']:.1f} images/s model only "
+                  f"({usable_cpus()} threads)", flush=True)
+        errors = 0
+        for runtime, a in bares.items():
+            served = serve_and_measure(root, args.port, runtime, images, args)
+            seq, lat = served["seq"], served["lat"]
+            errors += served["errors"]
+            print(f"(b) {runtime} end to end, one client: p50 {p(seq, 50) * 1000:.1f} ms, p99 {p(seq, 99) * 1000:.1f}"
+                  f" ms = {p(seq, 50) / a['p50']:.2f} x its (a)", flush=True)
+            print(f"(c) {runtime} {CLIENTS} clients: {served['throughput']:.1f} requests/s = "
+                  f"{served['throughput'] / a['batched']:.2f} x bare batched ({served['throughput'] / a['model_only']:.2f}"
+                  f" x model only), p50 {p(lat, 50) * 1000:.0f} ms, p99 {p(lat, 99) * 1000:.0f} ms, errors "
+                  f"{served['errors']}", flush=True)
+            checks[f"{runtime}: p50 <= 1.25 x its bare (a)"] = p(seq, 50) <= 1.25 * a["p50"]
+            checks[f"{runtime}: 8-client throughput >= 0.8 x bare batched"] = served["throughput"] >= 0.8 * a["batched"]
+        server = Server(root / "data", args.port, {"TAILOR_RUNTIME": "auto"})
+        for attempt in ("first start (auto measures)", "restart (auto remembers)"):
+            ready = server.start()
+            try:
+                with requests.Session() as session:
+                    first = analyze(session, server.url, images[0])
+            finally:
+                server.stop()
+            print(f"(d) {attempt}: accepting after {ready:.2f} s with the model preloaded; first call "
+                  f"{first * 1000:.0f} ms", flush=True)
+        checks["accepting within 2 s of a restart"] = ready <= 2.0
+        checks["first call after restart <= 1 s"] = first <= 1.0
+        checks["no errors"] = errors == 0
+        detector = bare_detector(root, images, max(20, args.requests // 5))
+        print("(e) detector bare, one 640x480 JPEG decoded and run: "
+              + ", ".join(f"{runtime} p50 {t * 1000:.1f} ms" for runtime, t in detector.items()), flush=True)
         for name, ok in checks.items():
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
     finally:

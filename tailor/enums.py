@@ -27,6 +27,20 @@ class ModelKind(str, Enum):
         return 1344 if self is ModelKind.DETECTOR else 336
 
 
+class ExportFormat(str, Enum):
+    """What a trained model can be exported to (`GET /models/{name}/export?format=`)."""
+
+    ONNX = "onnx"
+
+
+class Runtime(str, Enum):
+    """What runs a trained model for analyze (TAILOR_RUNTIME)."""
+
+    AUTO = "auto"  # whichever of the two measured faster on this host, once per model
+    ONNXRUNTIME = "onnxruntime"  # the model's ONNX export, with ONNX Runtime
+    TORCH = "torch"  # the artifact, with PyTorch
+
+
 class ModelStatus(str, Enum):
     NOT_STARTED = "notStarted"
     TRAINING = "training"

@@ -37,6 +37,21 @@ def model_folder(name: str) -> str:
     return f"models/{name}"
 
 
+class ModelNotReady(TailorError):
+    """The model exists but has no trained weights to predict with (its training has not succeeded)."""
+
+    def __init__(self, name: str, status: ModelStatus, use: str = "analyze images"):
+        todo = (
+            "wait until its training has succeeded"
+            if status in (ModelStatus.NOT_STARTED, ModelStatus.TRAINING)
+            else "train a new model"
+        )
+        super().__init__(
+            f"model {name!r} is {status.value}; only a model whose training succeeded can {use}: {todo}"
+        )
+        self.name, self.status = name, status
+
+
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
 SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
 

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .enums import Runtime
+
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -144,7 +146,15 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Longest a batch of analyze requests waits for requests on their way to join it."
     )
     inference_threads: int | None = Field(
-        default=None, ge=1, description="Threads torch uses for predictions; default: the CPUs this process may use."
+        default=None, ge=1,
+        description="Threads torch and ONNX Runtime use for predictions; default: the CPUs this process may use.",
+    )
+    runtime: Runtime = Field(
+        default=Runtime.AUTO,
+        description=(
+            "What runs trained models for analyze: `onnxruntime` (their ONNX export), `torch`, or `auto` (both "
+            "measured once per model on this host; the faster kept)."
+        ),
     )
     analyze_fetch_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of reading an analyze `url`.")
     max_image_megapixels: float = Field(

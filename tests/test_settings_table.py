@@ -15,7 +15,7 @@ def settings_table() -> str:
     for name, field in Settings.model_fields.items():
         factory = field.default_factory
         default = factory() if factory is not None else field.default  # type: ignore[call-arg]
-        shown = "none" if default is None or default == [] else str(default)
+        shown = "none" if default is None or default == [] else str(getattr(default, "value", default))
         rows.append(f"| `TAILOR_{name.upper()}` | {field.description} | `{shown}` |")
     return "\n".join(rows)
 

@@ -12,6 +12,7 @@ from .. import __version__
 from ..blobs import BlobPolicy, BlobReader
 from ..coco import CocoSource
 from ..customvision.coco import CocoImporter
+from ..customvision.exports import IterationExports
 from ..customvision.images import ImageService
 from ..customvision.iterations import IterationService
 from ..customvision.performance import PerformanceService
@@ -22,18 +23,21 @@ from ..customvision.suggestions import SmartLabeler
 from ..datasets import DatasetService
 from ..errors import BlobUnsupported
 from ..evaluations import EvaluationService
+from ..exports import ExportService
 from ..models import ModelService, TrainingLimits
 from ..predictions import PredictionConfig, PredictionService
+from ..secrets import SecretBox
 from ..settings import Settings
 from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
+from .customvision import downloads as cv_downloads
 from .customvision import images as cv_images
 from .customvision import prediction as cv_prediction
 from .customvision import training as cv_training
 from .customvision.deps import CustomVisionServices
 from .customvision.gateway import CustomVisionGateway
-from .customvision.paths import PREDICTION_PREFIXES, TRAINING_PREFIXES
+from .customvision.paths import DOWNLOADS_PATH, PREDICTION_PREFIXES, TRAINING_PREFIXES
 from .deps import Services, api_version, subscription_key
 from .gateway import BASE_PATH, Gateway, Limits
 from .keys import Keys, resolve_keys
@@ -56,7 +60,9 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     runner: InProcessRunner | ArqQueue = (
         ArqQueue(settings, context) if settings.redis_url else InProcessRunner(settings, context)
     )
-    predictions = PredictionService(store, policy, artifacts, PredictionConfig.from_settings(settings))
+    exports = ExportService(store, artifacts, settings.data_dir / "cache" / "exports")
+    predictions = PredictionService(store, policy, artifacts, PredictionConfig.from_settings(settings),
+                                    exports=exports.onnx_of)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,8 +93,10 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         evaluations=EvaluationService(store, runner, artifacts),
         predictions=predictions,
         artifacts=artifacts,
+        exports=exports,
     )
-    app.state.custom_vision = custom_vision_services(app.state.services, store, storage, reader, settings)
+    app.state.custom_vision = custom_vision_services(app.state.services, store, storage, reader, settings,
+                                                     context.secrets)
     app.state.readiness = Readiness.for_service(settings, store, storage)
     app.state.metrics = Metrics(store=store, queue_depth=runner.queued, cache=predictions.cache)
 
@@ -107,6 +115,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         app.include_router(cv_images.router, prefix=prefix)
     for prefix in PREDICTION_PREFIXES:
         app.include_router(cv_prediction.router, prefix=prefix)
+    app.include_router(cv_downloads.router, prefix=DOWNLOADS_PATH)
 
     app.include_router(service.router)  # /health, /ready, /metrics
     portal.install(app)  # the page at /, its files under /portal
@@ -123,7 +132,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
 
 
 def custom_vision_services(services: Services, store, storage, reader: BlobReader,
-                           settings: Settings) -> CustomVisionServices:
+                           settings: Settings, secrets: SecretBox) -> CustomVisionServices:
     """The Custom Vision face, over the same datasets, models and predictions as the Image Analysis face."""
 
     def read_url(url: str, limit: int) -> bytes:
@@ -153,4 +162,5 @@ def custom_vision_services(services: Services, store, storage, reader: BlobReade
         labeler=SmartLabeler(store, projects, iterations, storage, services.predictions),
         stored=stored,
         coco=CocoImporter(projects, images, read_annotation, settings.max_annotation_bytes),
+        exports=IterationExports(iterations, services.exports, storage, secrets),
     )

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader
 from ..blobs import ArtifactStore
 from ..datasets import MAX_NAME_LENGTH, NAME_PATTERN, DatasetService
 from ..evaluations import EvaluationService
+from ..exports import ExportService
 from ..models import ModelService
 from ..predictions import PredictionService
 from .paging import MAX_SKIP, bounded
@@ -25,6 +26,7 @@ class Services:
     evaluations: EvaluationService
     predictions: PredictionService
     artifacts: ArtifactStore  # trained models and reports in Tailor's storage
+    exports: ExportService
 
 
 def services(request: Request) -> Services:
@@ -51,11 +53,16 @@ def artifacts(request: Request) -> ArtifactStore:
     return services(request).artifacts
 
 
+def exports(request: Request) -> ExportService:
+    return services(request).exports
+
+
 DatasetsDep = Annotated[DatasetService, Depends(datasets)]
 ModelsDep = Annotated[ModelService, Depends(models)]
 EvaluationsDep = Annotated[EvaluationService, Depends(evaluations)]
 PredictionsDep = Annotated[PredictionService, Depends(predictions)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(artifacts)]
+ExportsDep = Annotated[ExportService, Depends(exports)]
 
 # Enforced by the gateway; declared here for the OpenAPI document.
 subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False)

@@ -14,9 +14,9 @@ from PIL import Image
 
 from .backbones import Backbone, Preprocess, build_backbone
 from .devices import autocast, fixed_sizes, onto
+from .inputs import resize_and_crop
 
 BATCH = 32
-_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
 def at_size(preprocess: Preprocess, input_size: int) -> Preprocess:
@@ -34,15 +34,6 @@ def to_tensor(images: list[Image.Image], preprocess: Preprocess, *, flip: bool =
     mean = torch.tensor(preprocess.mean).view(1, 3, 1, 1)
     std = torch.tensor(preprocess.std).view(1, 3, 1, 1)
     return (tensor - mean) / std
-
-
-def resize_and_crop(image: Image.Image, resize: int, size: int, interpolation: str) -> Image.Image:
-    """The shorter side resized to `resize`, then the centre `size` x `size` square."""
-    scale = resize / min(image.size)
-    w, h = max(size, round(image.width * scale)), max(size, round(image.height * scale))
-    resized = image.resize((w, h), _RESAMPLE[interpolation])
-    left, top = (w - size) // 2, (h - size) // 2
-    return resized.crop((left, top, left + size, top + size))
 
 
 FeatureKey = tuple[str, int, bool]  # backbone name, input size, flipped

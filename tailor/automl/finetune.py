@@ -24,7 +24,8 @@ from .artifact import Classifier
 from .backbones import Preprocess
 from .budget import BudgetExhausted
 from .devices import autocast, fixed_sizes, onto
-from .features import BATCH, resize_and_crop
+from .features import BATCH
+from .inputs import resize_and_crop
 
 
 class Adaptation(str, Enum):

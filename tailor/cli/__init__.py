@@ -8,6 +8,7 @@ import typer
 
 from .analyze import analyze
 from .coco import app as coco_app
+from .export import export
 from .report import report
 from .secrets import app as secrets_app
 from .serve import serve
@@ -27,6 +28,7 @@ app.command()(report)
 app.command()(serve)
 app.command()(train)
 app.command()(analyze)
+app.command()(export)
 app.command()(worker)
 
 

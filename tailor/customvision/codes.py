@@ -44,6 +44,8 @@ class ErrorCode(str, Enum):
     IMAGE_FORMAT = "BadRequestImageFormat"
     IMAGE_SIZE_BYTES = "BadRequestImageSizeBytes"
     IMAGE_DIMENSIONS = "BadRequestImageDimensions"
+    EXPORT_VALIDATION_FAILED = "BadRequestExportValidationFailed"
+    EXPORT_WHILE_TRAINING = "BadRequestExportWhileTraining"
     TRAINING_NOT_NEEDED = "BadRequestTrainingNotNeeded"
     TRAINING_VALIDATION_FAILED = "BadRequestTrainingValidationFailed"
     CLASSIFICATION_TRAINING_VALIDATION_FAILED = "BadRequestClassificationTrainingValidationFailed"
@@ -131,6 +133,12 @@ class IterationStatus(str, Enum):
     TRAINING = "Training"
     COMPLETED = "Completed"
     FAILED = "Failed"
+
+
+class ExportStatus(str, Enum):
+    EXPORTING = "Exporting"
+    FAILED = "Failed"
+    DONE = "Done"
 
 
 class OrderBy(str, Enum):

@@ -2,10 +2,11 @@
 
     images.py    bytes -> RGB picture and the input's size, every limit of API.md checked (pure: no I/O)
     cache.py     loaded models, LRU-bounded in count and memory, each loaded once (single-flight)
+    loader.py    a model loaded on torch or on ONNX Runtime (its export), as TAILOR_RUNTIME says; `auto` measures
     batcher.py   requests that arrive together run as one batch on an inference thread, off the event loop
     service.py   PredictionService.analyze, and the keeper that preloads, forgets and records usage
 
-torch loads with the first model, never on `import tailor.predictions`: the API starts fast.
+torch loads with the first model that needs it, never on `import tailor.predictions`: the API starts fast.
 """
 
 from .cache import ModelCache, ModelKey

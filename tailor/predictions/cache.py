@@ -45,9 +45,9 @@ class _Loading(Generic[T]):
 
 
 class ModelCache(Generic[T]):
-    """Thread-safe. `load(artifact)` builds the value and says how many bytes it holds."""
+    """Thread-safe. `load(key)` builds the value and says how many bytes it holds."""
 
-    def __init__(self, load: Callable[[str], Loaded[T]], *, max_models: int, max_bytes: int):
+    def __init__(self, load: Callable[[ModelKey], Loaded[T]], *, max_models: int, max_bytes: int):
         self._load = load
         self._max_models = max_models
         self._max_bytes = max_bytes
@@ -82,7 +82,7 @@ class ModelCache(Generic[T]):
     def _load_as_owner(self, loading: _Loading[T]) -> T:
         key = loading.key
         try:
-            loaded = self._load(key.artifact)
+            loaded = self._load(key)
         except BaseException as exc:
             with self._lock:
                 if self._loading.get(key.name) is loading:

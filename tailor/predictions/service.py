@@ -24,12 +24,13 @@ import anyio.to_thread
 from ..automl.images import DETECTION_KEEP_SIDE
 from ..blobs import ArtifactStore, BlobPolicy, BlobReader
 from ..datasets import check_name
-from ..enums import ModelStatus
-from ..errors import BlobError, BlobTooLarge, TailorError
-from ..models import Model
+from ..enums import ModelStatus, Runtime
+from ..errors import BlobError, BlobTooLarge
+from ..models import Model, ModelNotReady
 from .batcher import Batcher
-from .cache import Loaded, ModelCache, ModelKey
+from .cache import ModelCache, ModelKey
 from .images import DecodedImage, ImageLimits, ImageProblem, ImageRejected, decode
+from .loader import Exports, ModelLoader
 
 if TYPE_CHECKING:
     from ..automl.predictor import Predictor
@@ -38,21 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KEEPER_POLL_S = 1.0  # how often the keeper looks for newly succeeded or deleted models and writes usage
-
-
-class ModelNotReady(TailorError):
-    """The model exists but has no trained weights to predict with (its training has not succeeded)."""
-
-    def __init__(self, name: str, status: ModelStatus):
-        todo = (
-            "wait until its training has succeeded"
-            if status in (ModelStatus.NOT_STARTED, ModelStatus.TRAINING)
-            else "train a new model"
-        )
-        super().__init__(
-            f"model {name!r} is {status.value}; only a model whose training succeeded can analyze images: {todo}"
-        )
-        self.name, self.status = name, status
 
 
 @dataclass(frozen=True)
@@ -87,7 +73,9 @@ class PredictionConfig:
     preload: int = 4
     batch_size: int = 8
     batch_wait_s: float = 0.005
-    threads: int | None = None  # torch's; None: the CPUs this process may use
+    threads: int | None = None  # torch's and ONNX Runtime's; None: the CPUs this process may use
+    runtime: Runtime = Runtime.AUTO  # TAILOR_RUNTIME (loader.ModelLoader)
+    runtime_choices: Path | None = None  # where `auto` remembers what it measured
     devices: tuple[str, ...] = ()  # TAILOR_DEVICES: models run on the first (automl.devices.serving_device)
     fetch_timeout_s: float = 10.0
     limits: ImageLimits = ImageLimits()
@@ -101,6 +89,8 @@ class PredictionConfig:
             batch_size=settings.analyze_batch_size,
             batch_wait_s=settings.analyze_batch_wait_ms / 1000,
             threads=settings.inference_threads,
+            runtime=settings.runtime,
+            runtime_choices=settings.data_dir / "cache" / "runtimes.json",
             devices=tuple(settings.devices),
             fetch_timeout_s=settings.analyze_fetch_timeout_s,
             limits=ImageLimits(max_pixels=int(settings.max_image_megapixels * 1_000_000)),
@@ -109,18 +99,20 @@ class PredictionConfig:
 
 class PredictionService:
     def __init__(
-        self, store: Store, policy: BlobPolicy, artifacts: ArtifactStore, config: PredictionConfig = PredictionConfig()
+        self, store: Store, policy: BlobPolicy, artifacts: ArtifactStore, config: PredictionConfig = PredictionConfig(),
+        exports: Exports | None = None,
     ):
-        """A model is loaded from this host's checked copy of its artifact (`artifacts`), fetched once."""
+        """A model is loaded from this host's checked copy of its artifact (`artifacts`), fetched once, or from its
+        ONNX export (`exports`, tailor.exports.ExportService.onnx_of; None: every model runs on torch)."""
         self._store = store
         self._config = config
         # An analyze url is read like any user URL (address guard included), but with a short timeout, no retries
         # and no local paths: a caller waits for the answer.
         self._reader = BlobReader(replace(policy, data_roots=(), timeout_s=config.fetch_timeout_s, retries=0))
-        self.cache: ModelCache[Predictor] = ModelCache(
-            _Loader(config.threads, config.devices, artifacts), max_models=config.cache_models,
-            max_bytes=config.cache_bytes,
-        )
+        self.loader = ModelLoader(config.runtime, config.threads or usable_cpus(), config.devices, artifacts,
+                                  exports, config.runtime_choices)
+        self.cache: ModelCache[Predictor] = ModelCache(self.loader, max_models=config.cache_models,
+                                                       max_bytes=config.cache_bytes)
         self.batcher: Batcher[Predictor, bytes, Any] = Batcher(
             self._decode_and_predict, max_batch=config.batch_size, max_wait_s=config.batch_wait_s
         )
@@ -284,43 +276,6 @@ class _Keeper:
         for name in service.cache.names():
             if name not in present:
                 service.forget(name)
-
-
-class _Loader:
-    """Builds a Predictor from an artifact: this host's copy of it, fetched from Tailor's storage and checked when
-    needed, held while its files are read. torch loads here, on the first model, not when the API starts; its
-    thread count and the device models run on (the first of TAILOR_DEVICES, else the GPU when there is one) are
-    set then, once."""
-
-    def __init__(self, threads: int | None, devices: tuple[str, ...], artifacts: ArtifactStore):
-        self._threads = threads
-        self._devices = devices
-        self._device = "cpu"
-        self._artifacts = artifacts
-        self._configured = False
-        self._lock = threading.Lock()
-
-    def __call__(self, artifact: str) -> Loaded[Any]:
-        from ..automl.loading import load_model
-
-        self._configure()
-        with self._artifacts.local_copy(artifact) as folder:
-            predictor = load_model(folder, self._device)
-        network = predictor.network
-        nbytes = sum(t.numel() * t.element_size() for t in (*network.parameters(), *network.buffers()))
-        return Loaded(predictor, nbytes)
-
-    def _configure(self) -> None:
-        with self._lock:
-            if self._configured:
-                return
-            import torch
-
-            from ..automl.devices import serving_device
-
-            torch.set_num_threads(self._threads or usable_cpus())
-            self._device = serving_device(self._devices)
-            self._configured = True
 
 
 def usable_cpus() -> int:

@@ -16,14 +16,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..automl.joining import Invitation
 from ..blobs import Storage
 from ..coco import Purpose
 from ..enums import ModelKind, ModelStatus
 from ..errors import NotFound
 from ..models import model_folder
 from .context import JobContext
+
+if TYPE_CHECKING:
+    from ..automl.joining import Invitation
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0  # how often a joined worker looks at the model and the queue
@@ -60,6 +63,8 @@ def invitation(context: JobContext, model_name: str, attempt: int) -> Invitation
     if not context.settings.resolved_database_url.startswith("postgresql"):
         log.warning("TAILOR_TRAINING_HELPERS needs PostgreSQL (SQLite is one host's file): %s trains alone", model_name)
         return None
+    from ..automl.joining import Invitation  # torch: loaded by a training, not when the API imports this module
+
     invite = context.invite
     return Invitation(StudyFiles(context.storage, study_folder(model_name, attempt)),
                       lambda study_name: invite(model_name, attempt, study_name))

@@ -136,7 +136,7 @@ def test_the_in_process_runners_queue_is_its_jobs_not_yet_started(tmp_path: Path
 
 
 def test_model_cache_hits_and_misses_and_a_source_that_fails(tmp_path: Path) -> None:
-    cache: ModelCache[str] = ModelCache(lambda artifact: Loaded(artifact, 1000), max_models=2, max_bytes=10**6)
+    cache: ModelCache[str] = ModelCache(lambda model: Loaded(model.artifact, 1000), max_models=2, max_bytes=10**6)
     key = ModelKey("fruit", "/artifacts/fruit", "v1")
     for _ in range(3):
         cache.get(key)

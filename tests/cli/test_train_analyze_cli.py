@@ -161,3 +161,21 @@ def test_a_detectors_boxes_are_a_table(capsys: pytest.CaptureFixture[str]) -> No
     assert lines[0] == "a.png (640x480)"
     assert lines[1].split() == ["tag", "confidence", "x", "y", "w", "h"]
     assert lines[2].split() == ["disc", "0.9000", "10", "20", "30", "40"]
+
+
+def test_export_writes_the_models_onnx_file(live: Live, trained, tmp_path: Path) -> None:
+    from tailor.automl.runtime import load_onnx
+
+    result = live.tailor("export", "cli-m", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "out" / "cli-m.onnx"
+    assert str(exported) in result.output.replace("\n", "")
+    model = load_onnx(exported)
+    assert model.metadata["tailor.model"] == "cli-m" and set(model.class_names) == {"class_0", "class_1", "class_2"}
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["cli-m.onnx"]  # no staging file left
+
+
+def test_export_of_an_unknown_model_says_the_api_error(live: Live, tmp_path: Path) -> None:
+    result = live.tailor("export", "no-such-model", "-o", str(tmp_path))
+    assert result.exit_code == 1 and "error: 404 " in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from azure.cognitiveservices.vision.customvision.training.models import ImageFileCreateBatch, ImageFileCreateEntry
 from playwright.sync_api import Page, expect
 
+from tailor.automl.runtime import load_onnx
 from tailor.customvision.performance import classification_performance, detection_performance
 from tailor.reports import DetectionPredictions, Predictions, save_predictions
 from tests.api.conftest import TRAINING_KEY
@@ -85,6 +87,29 @@ def test_the_figures_at_two_thresholds_are_the_apis(browser_page, portal, traine
         answer = trainer.get_iteration_performance(trained["project"], trained["iteration"], threshold=threshold)
         assert seen[threshold] == api_figures(answer), threshold
     print(f"performance page: {time.monotonic() - started:.0f} s")
+
+
+def test_an_iteration_exports_to_onnx_from_its_card(browser_page, portal, trained, tmp_path: Path) -> None:
+    saved = tmp_path / "export.zip"
+
+    def flow(page: Page) -> None:
+        sign_in(page, portal.url)
+        page.goto(f"{portal.url}/#/projects/{trained['project']}/performance")
+        card = page.get_by_role("region", name=trained["name"])
+        with page.expect_download(timeout=180_000) as download:
+            card.get_by_role("button", name="Export ONNX").click()
+        download.value.save_as(saved)
+        assert download.value.suggested_filename == f"{trained['name']}.ONNX.zip"
+        expect(card.get_by_role("button", name="Export ONNX")).to_be_enabled()
+
+    drive = browser_page.drive(flow)
+    assert drive.problems() == []
+    assert drive.error_responses == []
+    with zipfile.ZipFile(saved) as archive:
+        labels = archive.read("labels.txt").decode().splitlines()
+        exported = load_onnx(archive.read("model.onnx"))
+    assert sorted(labels) == ["cherry", "hemlock"] and list(exported.class_names) == labels
+    assert exported.metadata["tailor.model"] == f"cv-{trained['iteration']}"
 
 
 def test_the_held_out_predictions_route(portal, trained) -> None:

@@ -19,7 +19,8 @@ class Loader:
         self.nbytes, self.delay, self.fail = nbytes, delay, fail or set()
         self._lock = threading.Lock()
 
-    def __call__(self, artifact: str) -> Loaded[str]:
+    def __call__(self, model: ModelKey) -> Loaded[str]:
+        artifact = model.artifact
         with self._lock:
             self.calls.append(artifact)
         time.sleep(self.delay)

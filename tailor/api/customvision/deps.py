@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ...customvision.coco import CocoImporter
+from ...customvision.exports import IterationExports
 from ...customvision.images import ImageService
 from ...customvision.iterations import IterationService
 from ...customvision.performance import PerformanceService
@@ -17,6 +18,7 @@ from ...customvision.projects import ProjectService
 from ...customvision.stored import StoredPredictions
 from ...customvision.suggestions import SmartLabeler
 from ..paging import MAX_SKIP, bounded
+from .paths import DOWNLOADS_PATH
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class CustomVisionServices:
     labeler: SmartLabeler
     stored: StoredPredictions
     coco: CocoImporter
+    exports: IterationExports
 
 
 def _services(request: Request) -> CustomVisionServices:
@@ -49,6 +52,11 @@ def csv(value: str | None) -> list[str]:
 def owner(request: Request) -> str | None:
     """Which key called (a fingerprint, set by the gateway), for per-key training limits."""
     return request.scope.get("state", {}).get("key_id")
+
+
+def downloads_url(request: Request) -> str:
+    """Where this service hands out files by link (paths.DOWNLOADS_PATH)."""
+    return f"{str(request.base_url).rstrip('/')}{DOWNLOADS_PATH}"
 
 
 def files_url(request: Request, project_id: str, folder: str = "images") -> str:

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ...customvision.codes import ErrorCode
 from ..gateway import key_fingerprint
 from ..keys import Keys
-from .paths import is_custom_vision, is_prediction_call
+from .paths import is_custom_vision, is_download, is_prediction_call
 
 UNAUTHORIZED_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "
@@ -27,7 +27,7 @@ class CustomVisionGateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not is_custom_vision(path):
+        if scope["type"] != "http" or not is_custom_vision(path) or is_download(path):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

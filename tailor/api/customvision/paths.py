@@ -13,3 +13,8 @@ def is_custom_vision(path: str) -> bool:
 
 def is_prediction_call(path: str) -> bool:
     return path.startswith(PREDICTION_PREFIXES)
+DOWNLOADS_PATH = "/customvision/downloads"  # files whose link is their credential (an export's downloadUri): no key
+
+
+def is_download(path: str) -> bool:
+    return path.startswith(DOWNLOADS_PATH + "/")

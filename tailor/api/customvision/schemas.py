@@ -9,7 +9,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ...customvision.codes import Domain
+from ...customvision.codes import Domain, ExportPlatform, IterationStatus
+from ...customvision.exports import ExportView
 from ...customvision.iterations import IterationView
 from ...customvision.performance import ImagePerformance, IterationPerformance
 from ...customvision.predictions import ImagePrediction, TagPrediction
@@ -261,6 +262,19 @@ class ImageRegionCreateSummaryOut(Wire):
     exceeded: list[ImageRegionIn]
 
 
+class ExportOut(Wire):
+    platform: str
+    status: str
+    download_uri: str | None = None
+    flavor: str | None = None
+    newer_version_available: bool = False
+
+    @classmethod
+    def of(cls, export: ExportView, download_url: str) -> ExportOut:
+        return cls(platform=export.platform.value, status=export.status.value,
+                   download_uri=f"{download_url}/{export.token}", flavor=export.flavor)
+
+
 class IterationOut(Wire):
     id: str
     name: str
@@ -285,7 +299,8 @@ class IterationOut(Wire):
         it = view.iteration
         return cls(
             id=it.id, name=it.name, status=view.status.value, created=it.created, last_modified=it.last_modified,
-            trained_at=view.trained_at, project_id=it.project_id, exportable=False, exportable_to=[],
+            trained_at=view.trained_at, project_id=it.project_id, exportable=view.status is IterationStatus.COMPLETED,
+            exportable_to=[ExportPlatform.ONNX.value] if view.status is IterationStatus.COMPLETED else [],
             domain_id=it.domain_id,
             classification_type=it.classification_type.value if it.classification_type else None,
             training_type=it.training_type.value, reserved_budget_in_hours=round(it.reserved_budget_hours),

@@ -14,10 +14,11 @@ from ...customvision.images import ImageFile
 from ...customvision.stored import PredictionQuery, TagRange
 from ...predictions import ImageUrl
 from .bodies import image_body, parse_json, read_limited
-from .deps import CustomVision, Skip, Take, csv, files_url, owner
+from .deps import CustomVision, Skip, Take, csv, downloads_url, files_url, owner
 from .schemas import (
     BoundingBoxOut,
     DomainOut,
+    ExportOut,
     ImagePerformanceOut,
     ImagePredictionOut,
     ImageRegionProposalOut,
@@ -244,6 +245,25 @@ def unpublish_iteration(cv: CustomVision, project_id: str, iteration_id: str) ->
 
 
 # Quick test ---------------------------------------------------------------------------------------------------
+
+
+@router.post("/projects/{project_id}/iterations/{iteration_id}/export")
+def export_iteration(
+    cv: CustomVision, request: Request, project_id: str, iteration_id: str,
+    platform: Annotated[str | None, Query(description="ONNX (the only platform Tailor exports to).")] = None,
+    flavor: Annotated[str | None, Query(description="ONNX10 or ONNX12: the same file (opset 17).")] = None,
+) -> ExportOut:
+    """Export a Completed iteration: made while the call waits, so it answers `Done` with its downloadUri."""
+    return ExportOut.of(cv.exports.export(project_id, iteration_id, platform, flavor), _exports_url(request))
+
+
+@router.get("/projects/{project_id}/iterations/{iteration_id}/export")
+def get_exports(cv: CustomVision, request: Request, project_id: str, iteration_id: str) -> list[ExportOut]:
+    return [ExportOut.of(e, _exports_url(request)) for e in cv.exports.list(project_id, iteration_id)]
+
+
+def _exports_url(request: Request) -> str:
+    return f"{downloads_url(request)}/exports"
 
 
 @router.post("/projects/{project_id}/quicktest/image")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
-from ..deps import ModelsDep, ResourceName, Skip, Top
+from fastapi import APIRouter, Query, Request, Response
+
+from ...exports import parse_format
+from ..deps import ExportsDep, ModelsDep, ResourceName, Skip, Top
 from ..paging import next_link
 from ..schemas import ModelIn, ModelOut, ModelPage
 
@@ -42,3 +45,19 @@ def list_models(request: Request, service: ModelsDep, skip: Skip = 0, top: Top =
     return ModelPage(
         value=[ModelOut.of(m) for m in page.items], next_link=next_link(request, skip, top) if page.more else None
     )
+
+
+@router.get(
+    "/models/{name}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The model as one ONNX file (the README's Export section says how to run it)."}},
+)
+def export_model(
+    name: ResourceName, service: ExportsDep,
+    export_format: Annotated[str, Query(alias="format", description="onnx")] = "onnx",
+) -> Response:
+    """Download a succeeded model as one ONNX file (ours: not in the Image Analysis API)."""
+    parse_format(export_format)
+    return Response(service.onnx(name), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.onnx"'})

@@ -26,11 +26,11 @@ from torchvision.models.detection import FCOS
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
 from ..devices import autocast, default_device, onto
+from ..inputs import detector_input
 from .network import build_detector
 
 SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
 EVALUATION_FLOOR = 0.05  # what average precision is measured over (torchvision's default)
-MAX_SIDE = 1600  # a larger input is shrunk before the network's own resize: it would only cost memory
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class Detector:
         self.config = config
         self.device = torch.device(device)
         self.network = network.eval().to(self.device)
+        self.network.transform.resize = _as_given  # type: ignore[method-assign]
         self.network.score_thresh = config.score_floor if score_floor is None else score_floor
 
     @classmethod
@@ -118,21 +119,20 @@ class Detector:
     def detect(self, images: Sequence[Image.Image]) -> list[dict[str, np.ndarray]]:
         """Per image: "boxes" (m, 4) float xyxy in that image's pixels, "labels" (m,), "scores" (m,), highest score
         first, after non-maximum suppression, at most 100, none below the score floor."""
-        from torchvision.transforms.v2.functional import pil_to_tensor, to_dtype
+        return [self._detect(image) for image in images]
 
-        found = []
+    def _detect(self, image: Image.Image) -> dict[str, np.ndarray]:
+        # One image per forward pass: a batch pads its images to the largest, which changes the features along the
+        # padded edges, so an image's boxes would depend on the images it happened to be sent with.
+        array = detector_input(image, self.config.min_size, self.config.max_size)
         with torch.inference_mode(), autocast(self.device):
-            inputs, scales = [], []
-            for image in images:
-                scale = min(1.0, MAX_SIDE / max(image.size))
-                if scale < 1.0:
-                    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
-                tensor = to_dtype(pil_to_tensor(image.convert("RGB")), torch.float32, scale=True)
-                inputs.append(onto(tensor, self.device))
-                scales.append(scale)
-            outputs = self.network(inputs) if inputs else []
-            for output, scale in zip(outputs, scales):
-                result = {k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in output.items()}
-                result["boxes"] = result["boxes"] / scale
-                found.append(result)
+            [output] = self.network([onto(torch.from_numpy(array).permute(2, 0, 1).float().div_(255), self.device)])
+        found = {k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in output.items()}
+        scale_x, scale_y = image.width / array.shape[1], image.height / array.shape[0]
+        found["boxes"] = found["boxes"] * np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
         return found
+
+def _as_given(image: torch.Tensor, target: Any = None) -> tuple[torch.Tensor, Any]:
+    """A served detector's own resize: none, its input is already at the network's size (`inputs.detector_input`,
+    which an exported model's user reproduces with numpy, where torch's resize inside the network could not be)."""
+    return image, target

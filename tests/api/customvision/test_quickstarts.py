@@ -6,20 +6,29 @@ object-detection domain found by type and name."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
+import requests
 from azure.cognitiveservices.vision.customvision.prediction.models import (
     CustomVisionErrorException as PredictionError,
+)
+from azure.cognitiveservices.vision.customvision.training.models import (
+    CustomVisionErrorException as TrainingError,
 )
 from azure.cognitiveservices.vision.customvision.training.models import (
     ImageFileCreateBatch,
     ImageFileCreateEntry,
     Region,
 )
+from PIL import Image
 
+from tailor.automl.images import prepare_image
+from tailor.automl.runtime import load_onnx
 from tests.databases import empty_database_url
 
 from .conftest import DETECTOR_BUDGET_HOURS, Tailor, jpeg, live_tailor, tool_scene, tree
@@ -57,12 +66,12 @@ def test_classification_quickstart(tailor: Tailor, tmp_path: Path) -> None:
 
     image_list = []
     for image_num in range(1, 11):
-        file_name = "hemlock_{}.jpg".format(image_num)
+        file_name = f"hemlock_{image_num}.jpg"
         with open(base_image_url + "images/Hemlock/" + file_name, "rb") as image_contents:
             image_list.append(ImageFileCreateEntry(name=file_name, contents=image_contents.read(),
                                                    tag_ids=[hemlock_tag.id]))
     for image_num in range(1, 11):
-        file_name = "japanese_cherry_{}.jpg".format(image_num)
+        file_name = f"japanese_cherry_{image_num}.jpg"
         with open(base_image_url + "images/Japanese Cherry/" + file_name, "rb") as image_contents:
             image_list.append(ImageFileCreateEntry(name=file_name, contents=image_contents.read(),
                                                    tag_ids=[cherry_tag.id]))
@@ -85,12 +94,41 @@ def test_classification_quickstart(tailor: Tailor, tmp_path: Path) -> None:
 
     with open(base_image_url + "images/Test/test_image.jpg", "rb") as image_contents:
         results = predictor.classify_image(project.id, "classifyModel", image_contents.read())
-    shown = ["\t" + p.tag_name + ": {0:.2f}%".format(p.probability * 100) for p in results.predictions]
+    shown = ["\t" + p.tag_name + f": {p.probability * 100:.2f}%" for p in results.predictions]
     assert len(shown) == 2
     assert results.predictions[0].tag_name == "Hemlock", shown
     assert results.predictions[0].tag_id == hemlock_tag.id
     assert abs(sum(p.probability for p in results.predictions) - 1) < 1e-3
     assert results.project == project.id and results.iteration == iteration.id
+
+    # Beyond the quickstart: the export, as the "Export a model programmatically" guide's export_model does it.
+    assert trainer.get_iteration(project.id, iteration.id).exportable_to == ["ONNX"]
+    assert trainer.get_exports(project.id, iteration.id) == []
+    export = trainer.export_iteration(project.id, iteration.id, "ONNX", "ONNX12", raw=False)
+    while export.status == "Exporting":
+        time.sleep(1)
+        for e in trainer.get_exports(project.id, iteration.id):
+            if e.platform == export.platform:
+                export = e
+    assert export.status == "Done" and export.platform == "ONNX" and export.flavor == "ONNX12"
+    export_file = requests.get(export.download_uri, timeout=60)  # no key: the link is the credential
+    assert export_file.status_code == 200, export_file.text
+    (tmp_path / "export.zip").write_bytes(export_file.content)
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        labels = archive.read("labels.txt").decode().splitlines()
+        exported = load_onnx(archive.read("model.onnx"))
+    assert sorted(labels) == ["Hemlock", "Japanese Cherry"] and list(exported.class_names) == labels
+    with Image.open(base_image_url + "images/Test/test_image.jpg") as opened:
+        [probabilities] = exported.probabilities([prepare_image(opened, exported.keep_side)])
+    assert labels[int(probabilities.argmax())] == "Hemlock"
+    assert abs(float(probabilities.max()) - results.predictions[0].probability) < 1e-3
+    [listed] = trainer.get_exports(project.id, iteration.id)
+    assert listed.status == "Done" and requests.get(listed.download_uri, timeout=60).content == export_file.content
+    with pytest.raises(TrainingError) as refused:
+        trainer.export_iteration(project.id, iteration.id, "CoreML")
+    assert refused.value.error.code == "BadRequestExportValidationFailed"
+    forged = requests.get(export.download_uri.rsplit("/", 1)[0] + "/" + json.dumps({"model": "x"}), timeout=60)
+    assert forged.status_code == 404 and forged.json()["code"] == "NotFound"
 
 
 def test_object_detection_quickstart(postgres_url: str, tmp_path: Path, azurite) -> None:

@@ -131,6 +131,9 @@ export class TrainingApi {
     return this.call("POST", `/projects/${projectId}/iterations/${id}/publish`, { query: { publishName, predictionId } });
   }
   unpublish(projectId, id) { return this.call("DELETE", `/projects/${projectId}/iterations/${id}/publish`); }
+  exportIteration(projectId, id, platform) {
+    return this.call("POST", `/projects/${projectId}/iterations/${id}/export`, { query: { platform } });
+  }
 
   quickTestFile(projectId, iterationId, file) {
     const form = new FormData();

@@ -1,6 +1,7 @@
 // Performance: the project's iterations, newest first. One that trains shows its phase, trials, best score and
 // budget used, polled until it ends; one that failed says why; a completed one shows precision, recall and AP
-// (overall and per tag) at the thresholds of its sliders, its report, and can be published, unpublished or deleted.
+// (overall and per tag) at the thresholds of its sliders, its report, and can be published, unpublished, exported
+// to ONNX (a zip of model.onnx and labels.txt, downloaded from the link export_iteration answers) or deleted.
 import { confirmDialog, formDialog } from "./dialog.js";
 import { alertBox, answerOrShow, field, h, percent, replace, showError } from "./dom.js";
 import { performanceOf } from "./metrics.js";
@@ -199,6 +200,12 @@ function actions(api, view, project, iteration) {
     buttons.append(h("button", { type: "button", class: "primary",
       onclick: () => publish(api, project, iteration).then((done) => done && again()) }, "Publish"));
   }
+  if (iteration.status === "Completed") {
+    const problem = alertBox();
+    const button = h("button", { type: "button", onclick: () => exportOnnx(api, project, iteration, button, problem) },
+      "Export ONNX");
+    buttons.append(button, problem);
+  }
   if (iteration.publishName) {
     buttons.append(h("button", { type: "button",
       onclick: () => confirmDialog({
@@ -213,6 +220,26 @@ function actions(api, view, project, iteration) {
       confirmLabel: "Delete", action: () => api.deleteIteration(project.id, iteration.id),
     }).then((done) => done && again()) }, "Delete"));
   return buttons;
+}
+
+// The export is made while the call waits (seconds, the first time); its link needs no key, so the browser saves it.
+async function exportOnnx(api, project, iteration, button, problem) {
+  button.disabled = true;
+  button.textContent = "Exporting...";
+  try {
+    const made = await api.exportIteration(project.id, iteration.id, "ONNX");
+    const link = h("a", { href: made.downloadUri, download: `${iteration.name}.ONNX.zip`,
+      hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    problem.hidden = true;
+  } catch (error) {
+    showError(problem, error);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Export ONNX";
+  }
 }
 
 function publish(api, project, iteration) {
