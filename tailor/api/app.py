@@ -104,11 +104,11 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
         prefix=BASE_PATH,
         dependencies=[Security(subscription_key), Depends(api_version)],
     )
+    api.include_router(analyze.router)  # first: routes are matched in order, and analyze is the hot path
     api.include_router(datasets.router)
     api.include_router(models.router)
     api.include_router(evaluations.router)
     api.include_router(reports.router)
-    api.include_router(analyze.router)
     app.include_router(api)
     for prefix in TRAINING_PREFIXES:
         app.include_router(cv_training.router, prefix=prefix)

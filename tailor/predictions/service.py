@@ -122,6 +122,7 @@ class PredictionService:
         self._decoders = ThreadPoolExecutor(2, thread_name_prefix="tailor-decode")
         self._used: dict[str, datetime] = {}
         self._used_lock = threading.Lock()
+        self._known: dict[str, Model] = {}  # succeeded models looked up by a request (`_submit_known`)
         self._keeper = _Keeper(self)
 
     @property
@@ -148,7 +149,8 @@ class PredictionService:
     async def analyze(self, model_name: str, image: bytes | ImageUrl) -> Prediction:
         """Run the model on one image. NotFound (404), ModelNotReady (409) or ImageRejected (400); nothing changes
         on failure."""
-        predictor, future = await anyio.to_thread.run_sync(self._submit, model_name, image)
+        submitted = self._submit_known(model_name, image)
+        predictor, future = submitted or await anyio.to_thread.run_sync(self._submit, model_name, image)
         outcome = await asyncio.wrap_future(future)
         if isinstance(outcome, ImageRejected):
             raise outcome
@@ -159,10 +161,25 @@ class PredictionService:
         tags = [Tag(predictor.class_names[k], float(found[k])) for k in order]
         return Prediction(decoded.width, decoded.height, tags=tags)
 
+    def _submit_known(self, model_name: str, image: bytes | ImageUrl):
+        """On the event loop, without a thread: an image's bytes for a model that succeeded and is loaded (nothing
+        here blocks). None for the rest, which `_submit` handles in a worker thread. A succeeded model can only be
+        deleted, which `forget` (this process) or the keeper (another replica, within KEEPER_POLL_S) sees."""
+        model = self._known.get(model_name)
+        if model is None or isinstance(image, ImageUrl) or _key(model) not in self.cache:
+            return None
+        with self.batcher.arriving():
+            predictor = self.cache.get(_key(model))
+            future = self.batcher.submit(predictor, image)
+        with self._used_lock:
+            self._used[model.name] = datetime.now(UTC)
+        return predictor, future
+
     def _submit(self, model_name: str, image: bytes | ImageUrl):
         model = self._store.models.get(check_name(model_name, "model"))
         if model.status is not ModelStatus.SUCCEEDED or not model.artifact:
             raise ModelNotReady(model.name, model.status)
+        self._known[model.name] = model
         data = self._fetch(image.url) if isinstance(image, ImageUrl) else image
         with self.batcher.arriving():
             predictor = self.cache.get(_key(model))
@@ -176,7 +193,10 @@ class PredictionService:
         request answers with."""
         detector = hasattr(predictor, "detect")
         keep_side = DETECTION_KEEP_SIDE if detector else predictor.keep_side
-        decoded = list(self._decoders.map(lambda body: self._decode(body, keep_side), bodies))
+        if len(bodies) == 1:  # a lone request: decoded here, without a hop to the decoders and back
+            decoded = [self._decode(bodies[0], keep_side)]
+        else:
+            decoded = list(self._decoders.map(lambda body: self._decode(body, keep_side), bodies))
         images = [d.image for d in decoded if isinstance(d, DecodedImage)]
         results = (predictor.detect(images) if detector else predictor.probabilities(images)) if images else []
         rows = iter(results)
@@ -207,6 +227,7 @@ class PredictionService:
 
     def forget(self, model_name: str) -> None:
         """The model was deleted (or replaced): its weights leave the cache."""
+        self._known.pop(model_name, None)
         self.cache.drop(model_name)
         with self._used_lock:
             self._used.pop(model_name, None)
@@ -273,7 +294,7 @@ class _Keeper:
             self._seen = max(m.updated for m in succeeded)
             service.cache.preload(_key(m) for m in reversed(succeeded))  # the newest ends most recently used
         present = set(store.models.names_in([ModelStatus.SUCCEEDED]))
-        for name in service.cache.names():
+        for name in {*service.cache.names(), *list(service._known)}:
             if name not in present:
                 service.forget(name)
 

@@ -34,7 +34,7 @@ class CustomVisionServices:
     exports: IterationExports
 
 
-def _services(request: Request) -> CustomVisionServices:
+async def _services(request: Request) -> CustomVisionServices:  # async: no thread-pool hop (see api/deps.py)
     return request.app.state.custom_vision
 
 

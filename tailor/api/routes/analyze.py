@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
 from ...predictions import ImageProblem, ImageRejected, ImageUrl
@@ -44,7 +44,7 @@ async def analyze(
     ] = None,
     features: Annotated[str | None, Query(description="Prebuilt features: not offered by Tailor.")] = None,
     api_version: Annotated[str, Query(alias="api-version")] = "",
-) -> AnalyzeOut:
+) -> Response:
     """Run a trained model on one image: its bytes (JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO; at most 6 MB; each
     side 50 to 16,000 px) or JSON `{"url": "..."}`. The prediction key may call it."""
     if not model_name:
@@ -71,7 +71,9 @@ async def analyze(
             "application/json with {\"url\": ...}",
             inner=InnerCode.UNSUPPORTED_MEDIA_TYPE,
         )
-    return AnalyzeOut.of(await service.analyze(model_name, image), api_version)
+    answer = AnalyzeOut.of(await service.analyze(model_name, image), api_version)
+    # Serialised here: a returned model would be validated a second time against response_model (the hot path).
+    return Response(answer.model_dump_json(by_alias=True, exclude_none=True), media_type="application/json")
 
 
 async def _image(request: Request, service: PredictionsDep) -> bytes:
