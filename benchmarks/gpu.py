@@ -274,8 +274,11 @@ def analyze(requests_count: int, device: torch.device, port: int) -> dict[str, f
     try:
         artifact = analyze_latency.train(root)
         jpegs = [analyze_latency.photo(seed) for seed in range(24)]
-        bare = analyze_latency.bare(artifact, jpegs, requests_count, device=str(device), seconds=0)  # its p50
-        server = analyze_latency.Server(root / "data", port, env={"TAILOR_DEVICES": str(device)})
+        model = analyze_latency.torch_model(artifact, str(device))
+        bare = analyze_latency.bare(model, jpegs, requests_count, seconds=0)  # its p50
+        # torch on the device against torch on the device (ONNX Runtime's CUDA provider is another package)
+        server = analyze_latency.Server(root / "data", port, env={"TAILOR_DEVICES": str(device),
+                                                                  "TAILOR_RUNTIME": "torch"})
         server.start()
         try:
             latencies = analyze_latency.sequential(server.url, jpegs, requests_count)

@@ -64,11 +64,16 @@ class ExportService:
         location = export_location(name, artifact, ExportFormat.ONNX)
         with self._lock(location):  # one export at a time per model in this process; others wait for its file
             try:
-                return self._artifacts.read(location, ONNX_FILE)
-            except BlobNotFound:
+                return self._read(location)
+            except BlobNotFound:  # not made yet (or its upload never finished: no manifest)
                 pass
             self._make(name, artifact, location)
-            return self._artifacts.read(location, ONNX_FILE)
+            return self._read(location)
+
+    def _read(self, location: str) -> bytes:
+        """The file from this host's checked copy of the export (whole, as its manifest says), fetched once."""
+        with self._artifacts.local_copy(location) as folder:
+            return (folder / ONNX_FILE).read_bytes()
 
     def _make(self, name: str, artifact: str, location: str) -> None:
         from .automl.export import export_onnx  # torch: loaded by the first export, not when the API starts

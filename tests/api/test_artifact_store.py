@@ -15,6 +15,7 @@ from tailor.api import create_app
 from tailor.blobs import Access
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
+from tailor.enums import Runtime
 from tailor.evaluations import EvaluationStatus
 from tailor.models import ModelKind, ModelStatus, TrainingParameters
 from tailor.settings import Settings
@@ -72,7 +73,9 @@ def test_a_model_trained_on_one_host_is_served_by_another(hosts: Hosts, tmp_path
     assert artifact.startswith("models/m/attempt-1-") and stored(hosts.host("worker"), artifact)
     worker.close()
 
-    api_settings = hosts.host("api")
+    # On torch: the artifact's own local copy is what this test follows (a model served on ONNX Runtime is read
+    # from its export's copy; tests/api/test_export.py follows that one).
+    api_settings = hosts.host("api").model_copy(update={"runtime": Runtime.TORCH})
     if hosts.storage:
         assert not (api_settings.data_dir).exists()  # another machine: nothing of the worker's on its disk
     with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
