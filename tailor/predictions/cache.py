@@ -79,6 +79,16 @@ class ModelCache(Generic[T]):
             return loading.future.result()
         return self._load_as_owner(loading)
 
+    def loaded(self, key: ModelKey) -> T | None:
+        """The model if it is loaded now, else None: never loads (so never blocks), for the event loop."""
+        with self._lock:
+            found = self._entries.get(key.name)
+            if found is None or found[0] != key:
+                return None
+            self._entries.move_to_end(key.name)
+            self.hits += 1
+            return found[1].value
+
     def _load_as_owner(self, loading: _Loading[T]) -> T:
         key = loading.key
         try:

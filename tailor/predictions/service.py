@@ -166,11 +166,10 @@ class PredictionService:
         here blocks). None for the rest, which `_submit` handles in a worker thread. A succeeded model can only be
         deleted, which `forget` (this process) or the keeper (another replica, within KEEPER_POLL_S) sees."""
         model = self._known.get(model_name)
-        if model is None or isinstance(image, ImageUrl) or _key(model) not in self.cache:
+        predictor = None if model is None or isinstance(image, ImageUrl) else self.cache.loaded(_key(model))
+        if model is None or predictor is None:
             return None
-        with self.batcher.arriving():
-            predictor = self.cache.get(_key(model))
-            future = self.batcher.submit(predictor, image)
+        future = self.batcher.submit(predictor, image)
         with self._used_lock:
             self._used[model.name] = datetime.now(UTC)
         return predictor, future

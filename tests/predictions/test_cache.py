@@ -110,3 +110,15 @@ def test_preload_loads_the_first_ones_with_the_first_most_recent() -> None:
     cache = ModelCache(loader, max_models=2, max_bytes=10**9)
     cache.preload([key("a"), key("bad"), key("c")])  # only as many as fit; a failure is logged, not raised
     assert cache.names() == ["a"] and "/models/c/1" not in loader.calls
+
+
+def test_loaded_answers_only_what_is_loaded_and_never_loads() -> None:
+    loader = Loader()
+    cache = ModelCache(loader, max_models=2, max_bytes=10**9)
+    assert cache.loaded(key("a")) is None and loader.calls == []  # not loaded: no load started either
+    cache.get(key("a"))
+    assert cache.loaded(key("a")) == "model from /models/a/1"
+    assert cache.loaded(key("a", version="2")) is None  # another version under the name: not this one
+    cache.get(key("b"))
+    cache.get(key("c"))  # "a" is the least recently used: dropped
+    assert cache.loaded(key("a")) is None and loader.calls == ["/models/a/1", "/models/b/1", "/models/c/1"]
