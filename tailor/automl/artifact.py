@@ -72,6 +72,13 @@ class ArtifactConfig:
     search: dict[str, Any]  # validation score, trials, budget: what the search found
     keep_side: int = KEEP_SIDE  # the shorter side its images were kept at in training (images.keep_side_for)
 
+    def preprocess_groups(self) -> dict[Preprocess, list[int]]:
+        """The members by preprocessing, in the order they first appear: members that share one share its input."""
+        groups: dict[Preprocess, list[int]] = {}
+        for i, member in enumerate(self.members):
+            groups.setdefault(member.preprocess, []).append(i)
+        return groups
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

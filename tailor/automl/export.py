@@ -24,7 +24,6 @@ import json
 import os
 import tempfile
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import __version__
 from ..enums import ModelKind
 from .artifact import ArtifactConfig, Ensemble
 from .backbones import Preprocess
@@ -56,7 +56,7 @@ def export_onnx(artifact_dir: Path, destination: Path, *, model_name: str = "") 
         graph, examples, names, axes, metadata = _detector_graph(model)
     else:
         graph, examples, names, axes, metadata = _classifier_graph(model.config, model.network)
-    metadata |= {"tailor.model": model_name, "tailor.version": _version()}
+    metadata |= {"tailor.model": model_name, "tailor.version": __version__}
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, staging_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
@@ -103,10 +103,7 @@ class _ClassifierGraph(nn.Module):
 
 
 def _classifier_graph(config: ArtifactConfig, network: Ensemble):
-    groups: dict[Preprocess, list[int]] = {}
-    for i, member in enumerate(config.members):
-        groups.setdefault(member.preprocess, []).append(i)
-    ordered = list(groups.items())
+    ordered = list(config.preprocess_groups().items())
     names = ["image"] if len(ordered) == 1 else [f"image_{g}" for g in range(len(ordered))]
     examples = tuple(torch.zeros((2, p.input_size, p.input_size, 3), dtype=torch.uint8) for p, _ in ordered)
     preparation = {
@@ -202,10 +199,3 @@ def _write_metadata(path: Path, metadata: dict[str, str]) -> None:
         entry = graph.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(graph, str(path))
-
-
-def _version() -> str:
-    try:
-        return version("tailor")
-    except PackageNotFoundError:
-        return "unknown"

@@ -15,7 +15,6 @@ import torch
 from PIL import Image
 
 from .artifact import ArtifactConfig, Ensemble, read_artifact
-from .backbones import Preprocess
 from .devices import autocast, default_device, onto
 from .features import to_tensor
 
@@ -27,9 +26,7 @@ class Predictor:
         # Channels-last on every device: faster on GPUs, and with oneDNN on CPUs too.
         self.network = network.eval().to(self.device, memory_format=torch.channels_last)
         # Members that share a preprocessing share its tensor.
-        self._groups: dict[Preprocess, list[int]] = {}
-        for i, member in enumerate(config.members):
-            self._groups.setdefault(member.preprocess, []).append(i)
+        self._groups = config.preprocess_groups()
 
     @classmethod
     def load(cls, directory: Path, device: torch.device | str | None = None) -> Predictor:
