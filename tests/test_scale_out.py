@@ -329,7 +329,9 @@ def test_a_second_worker_joins_a_training_and_the_bill_stays_within_the_budget(
     database = cluster.env["TAILOR_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     study_name = next(name for name in optuna.get_all_study_names(database) if name.startswith("m6/attempt-1/"))
     study = optuna.load_study(study_name=study_name, storage=database)
-    joined = [t for t in study.trials if PARTICIPANT in t.user_attrs and t.state.name == "COMPLETE"]
+    # A guest's trial that ended, whole or pruned: both are answers the study weighed (which one depends on the
+    # noisy dataset's draw and on how loaded the machine is, so either proves the join).
+    joined = [t for t in study.trials if PARTICIPANT in t.user_attrs and t.state.name in ("COMPLETE", "PRUNED")]
     assert joined, [(t.number, t.state, t.user_attrs) for t in study.trials]
     charged = {key: value for key, value in study.user_attrs.items() if key.startswith(SECONDS)}
     assert len(charged) == 2 and all(seconds > 0 for seconds in charged.values()), charged

@@ -58,16 +58,17 @@ class ModelCache(Generic[T]):
         self.hits = 0  # gets answered from a loaded model (/metrics)
         self.misses = 0  # gets that loaded the model, or waited for its load
 
-    def get(self, key: ModelKey) -> T:
+    def get(self, key: ModelKey, *, counted: bool = True) -> T:
         """The loaded model, loading it first when needed (once, however many threads ask at the same time).
-        A failed load raises its error to every caller waiting for it, and is tried again by the next request."""
+        A failed load raises its error to every caller waiting for it, and is tried again by the next request.
+        `counted=False` leaves the hit and miss counts alone: they count requests, not preloads."""
         with self._lock:
             found = self._entries.get(key.name)
             if found is not None and found[0] == key:
                 self._entries.move_to_end(key.name)
-                self.hits += 1
+                self.hits += counted
                 return found[1].value
-            self.misses += 1
+            self.misses += counted
             loading = self._loading.get(key.name)
             owner = loading is None or loading.key != key
             if owner:
@@ -132,7 +133,7 @@ class ModelCache(Generic[T]):
         count bound allows; failures are logged only."""
         for key in reversed(list(keys)[: self._max_models]):
             try:
-                self.get(key)
+                self.get(key, counted=False)
             except Exception:
                 log.warning("model %s could not be preloaded", key.name, exc_info=True)
 

@@ -110,6 +110,9 @@ def test_preload_loads_the_first_ones_with_the_first_most_recent() -> None:
     cache = ModelCache(loader, max_models=2, max_bytes=10**9)
     cache.preload([key("a"), key("bad"), key("c")])  # only as many as fit; a failure is logged, not raised
     assert cache.names() == ["a"] and "/models/c/1" not in loader.calls
+    assert (cache.hits, cache.misses) == (0, 0)  # the counts are requests': a preload is none
+    cache.preload([key("a")])
+    assert (cache.hits, cache.misses) == (0, 0)
 
 
 def test_loaded_answers_only_what_is_loaded_and_never_loads() -> None:
