@@ -1,7 +1,8 @@
 """The REST service: the Image Analysis 4.0 model-customization wire format (shared API.md) over Tailor.
 
 Routes stay thin: parse, call one domain function, shape the response. Keys, api-version and body limits are
-checked by the gateway before any route; errors leave in the Azure envelope (errors.py).
+checked by the gateway before any route; errors leave in the Azure envelope (errors.py). Analyze of an image's
+bytes, the hot path, is answered by `analyze_lane` inside the gateway, with the analyze route's own helpers.
 """
 
 from .app import create_app

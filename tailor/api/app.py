@@ -31,6 +31,7 @@ from ..settings import Settings
 from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
+from .analyze_lane import AnalyzeLane
 from .customvision import downloads as cv_downloads
 from .customvision import images as cv_images
 from .customvision import prediction as cv_prediction
@@ -121,6 +122,7 @@ def create_app(settings: Settings, keys: Keys | None = None) -> FastAPI:
     portal.install(app)  # the page at /, its files under /portal
 
     errors.install(app)
+    app.add_middleware(AnalyzeLane, predictions=predictions)  # inside the gateways: keys and versions checked
     app.add_middleware(CustomVisionGateway, keys=keys)
     app.add_middleware(
         Gateway,

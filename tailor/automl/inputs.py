@@ -42,6 +42,13 @@ def detector_input(image: Image.Image, min_size: int, max_size: int) -> np.ndarr
     return resize_bilinear(np.asarray(image.convert("RGB"), dtype=np.uint8), width, height)
 
 
+def boxes_on_image(boxes: np.ndarray, image: Image.Image, network_input: np.ndarray) -> np.ndarray:
+    """A detector's (x1, y1, x2, y2) boxes, found on `network_input` (`detector_input` of `image`), in the image's
+    own pixels."""
+    scale_x, scale_y = image.width / network_input.shape[1], image.height / network_input.shape[0]
+    return boxes * np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
+
+
 def resize_bilinear(array: np.ndarray, width: int, height: int) -> np.ndarray:
     """(h, w, c) uint8 to (height, width, c): bilinear over pixel centres without antialiasing, rounded to uint8,
     which is what torch's `interpolate(mode="bilinear", align_corners=False)` computes and what detectors were

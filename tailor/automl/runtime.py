@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..enums import ModelKind
-from .inputs import classifier_input, detector_input
+from .inputs import boxes_on_image, classifier_input, detector_input
 
 
 def session(path: Path | bytes, *, threads: int | None = None, providers: Sequence[str] = ("CPUExecutionProvider",)) -> Any:
@@ -76,9 +76,7 @@ class OnnxDetector(_OnnxModel):
         for image in images:  # one at a time: each has its own size
             array = detector_input(image, self.preparation["min_size"], self.preparation["max_size"])
             boxes, scores, labels = self.session.run(["boxes", "scores", "labels"], {"image": array[None]})
-            scale_x, scale_y = image.width / array.shape[1], image.height / array.shape[0]
-            found.append({"boxes": boxes * np.array([scale_x, scale_y, scale_x, scale_y], np.float32),
-                          "scores": scores, "labels": labels})
+            found.append({"boxes": boxes_on_image(boxes, image, array), "scores": scores, "labels": labels})
         return found
 
 

@@ -1,16 +1,19 @@
 """Analyze (API.md): read the body within its limit, call the prediction service, shape the response.
 
 The gateway lets analyze bodies through unread (they are images, not JSON): their limits are checked here, while
-reading, so that nothing past the limit is held."""
+reading, so that nothing past the limit is held. An image's bytes with a model name usually never reach this route:
+`analyze_lane` answers them first, with the helpers below (`is_image_type`, `read_image`, `answer`); the route
+answers the rest (a URL, the errors of a call without a model) and is what the OpenAPI document describes."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from ...predictions import ImageProblem, ImageRejected, ImageUrl
+from ...predictions import ImageLimits, ImageProblem, ImageRejected, ImageUrl, Prediction
 from ...predictions.images import check_size, too_large
 from ..deps import NAME_SCHEMA, PredictionsDep
 from ..errors import ApiError, ErrorCode, InnerCode
@@ -59,11 +62,11 @@ async def analyze(
             "Either 'features' or 'model-name' needs to be specified in the query parameter.",
             target="model-name", inner=InnerCode.MISSING_PARAMETER,
         )
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request.headers.get("content-type", ""))
     if content_type in _JSON_TYPES or content_type.endswith("+json"):
         image: bytes | ImageUrl = await _url(request)
-    elif not content_type or content_type.startswith("image/") or content_type == "application/octet-stream":
-        image = await _image(request, service)
+    elif is_image_type(content_type):
+        image = await read_image(request.stream(), request.headers.get("content-length", ""), service.limits)
     else:
         raise ApiError(
             415, ErrorCode.INVALID_REQUEST,
@@ -71,26 +74,39 @@ async def analyze(
             "application/json with {\"url\": ...}",
             inner=InnerCode.UNSUPPORTED_MEDIA_TYPE,
         )
-    answer = AnalyzeOut.of(await service.analyze(model_name, image), api_version)
-    # Serialised here: a returned model would be validated a second time against response_model (the hot path).
-    return Response(answer.model_dump_json(by_alias=True, exclude_none=True), media_type="application/json")
+    return Response(answer(await service.analyze(model_name, image), api_version), media_type="application/json")
 
 
-async def _image(request: Request, service: PredictionsDep) -> bytes:
-    limits = service.limits
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        check_size(int(declared), limits)  # refused before a byte is read
-    body = await _read(request, limits.max_bytes)
+def media_type(content_type: str) -> str:
+    """`image/jpeg; q=1` -> `image/jpeg`."""
+    return content_type.split(";")[0].strip().lower()
+
+
+def is_image_type(content_type: str) -> bool:
+    """Whether a body of this media type is taken as an image's bytes (no type at all is)."""
+    return not content_type or content_type.startswith("image/") or content_type == "application/octet-stream"
+
+
+async def read_image(chunks: AsyncIterator[bytes], declared_length: str, limits: ImageLimits) -> bytes:
+    """An image body, refused (ImageRejected) as soon as it is known to be too large or too small."""
+    if declared_length.isdigit():
+        check_size(int(declared_length), limits)  # refused before a byte is read
+    body = await _read(chunks, limits.max_bytes)
     if body is None:
         raise too_large(limits)
     check_size(len(body), limits)
     return body
 
 
+def answer(prediction: Prediction, api_version: str) -> bytes:
+    """The response's JSON. Serialised here, not returned as a model: FastAPI would validate it a second time
+    against response_model (the hot path)."""
+    return AnalyzeOut.of(prediction, api_version).model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
 async def _url(request: Request) -> ImageUrl:
     limit = request.app.state.settings.max_request_kb * 1024
-    body = await _read(request, limit)
+    body = await _read(request.stream(), limit)
     if body is None:
         raise ApiError(
             413, ErrorCode.INVALID_REQUEST, f"the request body is over the {limit // 1024} KB limit",
@@ -104,10 +120,10 @@ async def _url(request: Request) -> ImageUrl:
         ) from None
 
 
-async def _read(request: Request, limit: int) -> bytes | None:
+async def _read(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
     """The body, or None as soon as it passes `limit` (nothing more is read)."""
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in chunks:
         body += chunk
         if len(body) > limit:
             return None

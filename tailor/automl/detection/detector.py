@@ -26,7 +26,7 @@ from torchvision.models.detection import FCOS
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
 from ..devices import autocast, default_device, onto
-from ..inputs import detector_input
+from ..inputs import boxes_on_image, detector_input
 from .network import build_detector
 
 SCORE_FLOOR = 0.3  # detections below this confidence are not returned by analyze (documented in the README)
@@ -128,8 +128,7 @@ class Detector:
         with torch.inference_mode(), autocast(self.device):
             [output] = self.network([onto(torch.from_numpy(array).permute(2, 0, 1).float().div_(255), self.device)])
         found = {k: v.float().cpu().numpy() if k != "labels" else v.cpu().numpy() for k, v in output.items()}
-        scale_x, scale_y = image.width / array.shape[1], image.height / array.shape[0]
-        found["boxes"] = found["boxes"] * np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
+        found["boxes"] = boxes_on_image(found["boxes"], image, array)
         return found
 
 def _as_given(image: torch.Tensor, target: Any = None) -> tuple[torch.Tensor, Any]:
