@@ -150,7 +150,7 @@ def canvas_from(rng: np.random.Generator, photo: np.ndarray, rows: tuple[float, 
 
 def render_item(rng: np.random.Generator, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(colour (s, s, 3), alpha (s, s)) of one 28x28 item, upscaled, maybe flipped, tinted and shaded."""
-    side = int(round(28 * rng.uniform(*ITEM_SCALE)))
+    side = round(28 * rng.uniform(*ITEM_SCALE))
     intensity = np.asarray(
         Image.fromarray(item.astype(np.float32)).resize((side, side), Image.Resampling.BILINEAR)
     )
@@ -211,7 +211,7 @@ def plan_images(rng: np.random.Generator, per_class: int) -> list[list[int]]:
         categories = rng.choice(len(CLASSES), size=count, p=weights).tolist()
         short[sorted(set(categories))] -= 1
         plan.append(categories)
-    negatives = int(round(len(plan) * NEGATIVE_SHARE / (1 - NEGATIVE_SHARE)))
+    negatives = round(len(plan) * NEGATIVE_SHARE / (1 - NEGATIVE_SHARE))
     plan += [[] for _ in range(negatives)]
     return [plan[i] for i in rng.permutation(len(plan))]
 

@@ -339,7 +339,7 @@ def measure(validator: str, kind: str, path: Path) -> dict[str, Any]:
     exception = None
     try:
         problems, valid = validate(path)
-    except Exception as exc:  # noqa: BLE001 - a crash is a result worth reporting, not a reason to stop
+    except Exception as exc:  # a crash is a result worth reporting, not a reason to stop
         import traceback
 
         problems, valid = 1, False

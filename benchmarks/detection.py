@@ -69,12 +69,21 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _detection_data, _provenance, however started
 
-from _provenance import code_version  # noqa: E402
-from _detection_data import (  # noqa: E402
-    BACKGROUNDS, CLASSES, SetSpec, load_backgrounds, load_items, make_set, set_stats, write_preview, write_set,
+from _detection_data import (
+    BACKGROUNDS,
+    CLASSES,
+    SetSpec,
+    load_backgrounds,
+    load_items,
+    make_set,
+    set_stats,
+    write_preview,
+    write_set,
 )
-from tailor.blobs import Access, BlobPolicy, BlobReader  # noqa: E402
-from tailor.coco import AnnotationKind, CocoDataset, Purpose, check_images, validate_coco  # noqa: E402
+from _provenance import code_version
+
+from tailor.blobs import Access, BlobPolicy, BlobReader
+from tailor.coco import AnnotationKind, CocoDataset, Purpose, check_images, validate_coco
 
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "data"
 SEED = 20240607

@@ -71,18 +71,18 @@ from typing import Any
 import numpy as np
 import timm
 import torch
+from _provenance import code_version
 from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from _provenance import code_version
 from tailor.automl import TrainingFailed, TrainingRequest, train_classifier
-from tailor.automl.backbones import Backbone, available_backbones, build_backbone, get_backbone, prepare_weights
-from tailor.automl.predictor import Predictor
 from tailor.automl.artifact import Classifier
+from tailor.automl.backbones import Backbone, available_backbones, build_backbone, get_backbone, prepare_weights
 from tailor.automl.features import BATCH, FeatureCache, to_tensor
 from tailor.automl.finetune import Adaptation, Crops, FineTuneRecipe, fine_tune
 from tailor.automl.images import load_images
+from tailor.automl.predictor import Predictor
 from tailor.blobs import Access, BlobPolicy, BlobReader
 from tailor.coco import AnnotationKind, CocoDataset, Purpose, validate_coco
 
@@ -579,12 +579,12 @@ def targets(results: dict[int, list[dict[str, Any]]], budget: float, throughput:
 def throughput_lines(throughput: dict[str, Any], results: dict[int, list[dict[str, Any]]]) -> list[str]:
     t = throughput
     lines = [
-        f"feature extraction, {t['backbone']}@{t['input_size']}, {t['images']} images, batch {t['batch']} (best of "
+        (f"feature extraction, {t['backbone']}@{t['input_size']}, {t['images']} images, batch {t['batch']} (best of "
         f"{THROUGHPUT_REPEATS}): Tailor FeatureCache {t['tailor_features_images_per_second']:.1f} img/s (PIL "
         f"preprocessing included); bare timm forward on random tensors "
         f"{t['bare_timm_forward_random_images_per_second']:.1f} img/s ({t['ratio_vs_random']:.2f}x), on the same "
         f"images preprocessed {t['bare_timm_forward_same_images_per_second']:.1f} img/s "
-        f"({t['ratio_vs_same_images']:.2f}x)",
+        f"({t['ratio_vs_same_images']:.2f}x)"),
     ]
     lines.append(
         f"training, {t['backbone']}@{t['input_size']}, batch {FINETUNE_BATCH}, {TRAIN_EPOCHS} epochs over "

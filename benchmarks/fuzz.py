@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))  # _provenance, however started
 
-from _provenance import code_version  # noqa: E402
-from tests.fuzzing import Fuzzer  # noqa: E402
+from _provenance import code_version
+
+from tests.fuzzing import Fuzzer
 
 
 def main() -> int:

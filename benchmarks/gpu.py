@@ -49,23 +49,23 @@ from pathlib import Path
 # server it starts runs analyze, and spinning ones take its cores (README, analyze latency).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
-import analyze_latency  # noqa: E402
+import analyze_latency
 
-from tailor.automl.artifact import Classifier  # noqa: E402
-from tailor.automl.backbones import build_backbone, get_backbone, prepare_weights  # noqa: E402
-from tailor.automl.detection.data import Targets  # noqa: E402
-from tailor.automl.detection.fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, fit  # noqa: E402
-from tailor.automl.detection.network import build_detector  # noqa: E402
-from tailor.automl.features import FeatureCache  # noqa: E402
-from tailor.automl.finetune import Adaptation, Crops, FineTuneRecipe, fine_tune  # noqa: E402
+from tailor.automl.artifact import Classifier
+from tailor.automl.backbones import build_backbone, get_backbone, prepare_weights
+from tailor.automl.detection.data import Targets
+from tailor.automl.detection.fit import DEFAULT_RECIPE, MAX_SIZE_FACTOR, fit
+from tailor.automl.detection.network import build_detector
+from tailor.automl.features import FeatureCache
+from tailor.automl.finetune import Adaptation, Crops, FineTuneRecipe, fine_tune
 
 DEFAULT_OUT_DIR = HERE / "data"
 TARGET = 0.9  # bare seconds over Tailor's, for the loops

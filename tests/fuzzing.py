@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -65,7 +65,7 @@ class Fuzzer:
         self.schema = schemathesis.openapi.from_url(f"{self.url}/openapi.json")
         self.operations = [found.ok() for found in self.schema.get_all_operations()]
         self.records: dict[str, str] = {}
-        self.since = datetime.now(timezone.utc).replace(microsecond=0)  # models created after this are the run's
+        self.since = datetime.now(UTC).replace(microsecond=0)  # models created after this are the run's
 
     # Records for path parameters to name --------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class Fuzzer:
             page = self._call("GET", "/computervision/models", params={"api-version": VERSION, "skip": skip,
                                                                         "top": 30}).json()
             for model in page["value"]:
-                created = datetime.fromisoformat(model["createdDateTime"].replace("Z", "+00:00"))
+                created = datetime.fromisoformat(model["createdDateTime"])
                 if created >= since and model["status"] not in FINAL | {"cancelling"}:
                     self.session.post(f"{self.url}/computervision/models/{model['name']}:cancel",
                                       params={"api-version": VERSION}, headers=self.headers, timeout=self.timeout)

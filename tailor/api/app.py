@@ -32,10 +32,12 @@ from ..workers import InProcessRunner, JobContext
 from ..workers.arq_worker import ArqQueue
 from . import errors
 from .analyze_lane import AnalyzeLane
-from .customvision import downloads as cv_downloads
-from .customvision import images as cv_images
-from .customvision import prediction as cv_prediction
-from .customvision import training as cv_training
+from .customvision import (
+    downloads as cv_downloads,
+    images as cv_images,
+    prediction as cv_prediction,
+    training as cv_training,
+)
 from .customvision.deps import CustomVisionServices
 from .customvision.gateway import CustomVisionGateway
 from .customvision.paths import DOWNLOADS_PATH, PREDICTION_PREFIXES, TRAINING_PREFIXES

@@ -85,7 +85,7 @@ class Crops:
         batch = roi_align(self.pixels[rows.tolist()].float(), boxes, (size, size), sampling_ratio=2, aligned=True)
         flip = torch.from_numpy(rng.random(b) < 0.5)
         batch[flip] = batch[flip].flip(-1)
-        jitter = lambda: torch.from_numpy(1 + rng.uniform(-0.3, 0.3, b) * augment).float().view(b, 1, 1, 1)  # noqa: E731
+        jitter = lambda: torch.from_numpy(1 + rng.uniform(-0.3, 0.3, b) * augment).float().view(b, 1, 1, 1)
         grey = (batch * _LUMA).sum(dim=1, keepdim=True)
         batch = grey + (batch - grey) * jitter()  # saturation
         batch = grey.mean(dim=(2, 3), keepdim=True) + (batch - grey.mean(dim=(2, 3), keepdim=True)) * jitter()

@@ -260,7 +260,7 @@ def optimize(
                 with lock:
                     trial = study.ask()
                     on_ask(trial)
-                log_trial(study, tell(study, trial, lambda: run(slot, trial), catch))
+                log_trial(study, tell(study, trial, functools.partial(run, slot, trial), catch))
         except BaseException as exc:  # the others stop too; the first failure is the training's
             failures.append(exc)
             processes.stop.set()

@@ -41,6 +41,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Self
 
 from ..errors import BlobCorrupt, BlobNotFound, BlobUnreachable
 from ._keys import check_prefix, key_problem, own_uri
@@ -311,7 +312,7 @@ class _FileLock:
         self.path = path
         self._fd: int | None = None
 
-    def __enter__(self) -> _FileLock:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

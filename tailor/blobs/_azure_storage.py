@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
@@ -22,7 +23,6 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.rest import HttpResponse
 from azure.storage.blob import BlobServiceClient, ContentSettings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from azure.core.credentials import AzureNamedKeyCredential, TokenCredential
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from azure.identity import DefaultAzureCredential
 
 # What BlobClient takes as `credential`: a SAS token, an account key, a token source, or None (anonymous).
-Credential = Union[str, AzureNamedKeyCredential, TokenCredential, None]
+Credential = str | AzureNamedKeyCredential | TokenCredential | None
 
 # The variables azure-identity's environment, workload and managed identity credentials read. Without any of them
 # DefaultAzureCredential would only probe (the instance metadata service, developer tools), slowly, and fail.

@@ -45,7 +45,7 @@ def key_problem(key: str) -> str | None:
 def check_prefix(prefix: str) -> str:
     """The folder a prefix names, with its trailing '/' ("projects/p" and "projects/p/" both give "projects/p/"):
     a prefix is always whole parts, so that "projects/1" never takes "projects/10/" with it."""
-    folder = prefix[:-1] if prefix.endswith("/") else prefix
+    folder = prefix.removesuffix("/")
     problem = key_problem(folder)
     if problem is not None:
         raise ValueError(f"invalid storage prefix {prefix!r}: {problem.replace('a key', 'a prefix')}")

@@ -88,9 +88,8 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        with _translated(self.uri(key)):
-            with suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):  # no object there
-                path.unlink()
+        with _translated(self.uri(key)), suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            path.unlink()  # nothing there is not an error
 
     def delete_prefix(self, prefix: str) -> int:
         folder = self.root / check_prefix(prefix)

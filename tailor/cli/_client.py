@@ -3,7 +3,7 @@ API says them (its status, code and message) with a non-zero exit."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from urllib.parse import quote
 
 import typer
@@ -61,7 +61,7 @@ class Service:
             timeout=timeout,
         )
 
-    def __enter__(self) -> Service:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -39,8 +39,7 @@ def train(
             f"(status {created.get('status')})"
         )
         if not watch:
-            console.print("Follow it with GET /computervision/models/{name}, or pass --watch next time.".format(
-                name=quoted(model)))
+            console.print(f"Follow it with GET /computervision/models/{quoted(model)}, or pass --watch next time.")
             return
         try:
             final = _watch(service, path, model, interval)

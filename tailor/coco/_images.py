@@ -67,8 +67,8 @@ def check_image_bytes(data: bytes, declared_width: int, declared_height: int, qu
             problems.append(
                 (
                     ProblemCode.DECOMPRESSION_BOMB, None,
-                    f"the header declares {width}x{height} = {width * height:,} pixels, over the {max_pixels:,} "
-                    "limit; refused without decoding",
+                    (f"the header declares {width}x{height} = {width * height:,} pixels, over the {max_pixels:,} "
+                     "limit; refused without decoding"),
                 )
             )
             return ImageCheck(fmt, width, height, tuple(problems))

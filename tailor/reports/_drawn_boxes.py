@@ -40,7 +40,7 @@ def boxes_drawn(picture: Image.Image, predictions: DetectionPredictions, image: 
         draw.rectangle((x1, y1, x2, y2), outline=DETECTION_COLOUR, width=LINE_WIDTH)
         name = predictions.class_names[predictions.labels[image][detection]]
         text = f"{_short(name)} {scores[detection]:.2f}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        _, _, right, bottom = draw.textbbox((0, 0), text, font=font)
         # Above the box's top-left corner, or inside it when the box touches the top of the image.
         y = y1 - (bottom + 2) if y1 >= bottom + 2 else y1
         draw.rectangle((x1, y, x1 + right + 3, y + bottom + 2), fill=DETECTION_COLOUR)

@@ -16,8 +16,8 @@ import numpy as np
 
 matplotlib.use("Agg")  # no display, ever; set before anything draws
 
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 DPI = 100
 MAX_CELL_COUNTS = 20  # above this many classes the counts would not fit in the confusion matrix's cells

@@ -187,8 +187,8 @@ def worker(settings: Settings) -> Worker:
                 ), loop).result(30)
 
         ctx["tailor"] = JobContext(settings, invite=invite)
-        ctx["tailor"].store  # connected now, not at the first job: the schema is migrated when the worker starts
-        ctx["tailor"].device_pool  # one pool for the trainings this worker runs at once (TAILOR_DEVICES)
+        ctx["tailor"].store  # noqa: B018 connected now, not at the first job: the schema is migrated when the worker starts
+        ctx["tailor"].device_pool  # noqa: B018 one pool for the trainings this worker runs at once (TAILOR_DEVICES)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["tailor"].close()

@@ -17,17 +17,17 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import PredictionClient, ResourceType  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import PredictionClient, ResourceType
 
-from tailor.api import create_app  # noqa: E402
-from tailor.models import ModelStatus, TrainingParameters  # noqa: E402
-from tailor.settings import Settings  # noqa: E402
-from tailor.store import Store  # noqa: E402
-from tailor.workers import JobContext  # noqa: E402
-from tests.images import COLOURS, disc, encoded  # noqa: E402
+from tailor.api import create_app
+from tailor.models import ModelStatus, TrainingParameters
+from tailor.settings import Settings
+from tailor.store import Store
+from tailor.workers import JobContext
+from tests.images import COLOURS, disc, encoded
 
-from .conftest import PREDICTION_KEY, TRAINING_KEY, VERSION, LiveServer, make_settings  # noqa: E402
-from .test_datasets import error_of  # noqa: E402
+from .conftest import PREDICTION_KEY, TRAINING_KEY, VERSION, LiveServer, make_settings
+from .test_datasets import error_of
 
 ANALYZE = "/computervision/imageanalysis:analyze"
 SIZE = (100, 80)  # near the 64 px images the session models learn from, where they are sure of themselves

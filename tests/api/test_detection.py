@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import (  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import (
     AnnotationKind,
     Dataset,
     DatasetClient,
@@ -28,11 +28,11 @@ from cognitive_service_vision_model_customization_python_samples import (  # noq
     TrainingParameters,
 )
 
-from tailor.api import create_app  # noqa: E402
-from tests.images import boxes_dataset, draw_shape, encoded  # noqa: E402
+from tailor.api import create_app
+from tests.images import boxes_dataset, draw_shape, encoded
 
-from .conftest import PREDICTION_KEY, TRAINING_KEY, LiveServer  # noqa: E402
-from .test_analyze import ANALYZE, add_model, settings_for  # noqa: E402
+from .conftest import PREDICTION_KEY, TRAINING_KEY, LiveServer
+from .test_analyze import ANALYZE, add_model, settings_for
 
 
 def scene(size: tuple[int, int], kind: int, box: tuple[int, int, int, int]) -> Image.Image:
@@ -47,7 +47,7 @@ def iou(found: dict, box: tuple[int, int, int, int]) -> float:
     a = (b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"])
     drawn = (box[0], box[1], box[2] + 1, box[3] + 1)
     inter = max(0, min(a[2], drawn[2]) - max(a[0], drawn[0])) * max(0, min(a[3], drawn[3]) - max(a[1], drawn[1]))
-    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])
     return inter / (area(a) + area(drawn) - inter)
 
 

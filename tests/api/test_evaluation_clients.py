@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import (  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import (
     Evaluation,
     EvaluationClient,
     EvaluationStatus,
@@ -22,14 +22,14 @@ from cognitive_service_vision_model_customization_python_samples import (  # noq
     TrainingClient,
 )
 
-from tailor.blobs import Access  # noqa: E402
-from tailor.coco import AnnotationKind  # noqa: E402
-from tailor.datasets import DatasetSpec  # noqa: E402
-from tailor.store import Store  # noqa: E402
-from tests.images import shapes_dataset  # noqa: E402
+from tailor.blobs import Access
+from tailor.coco import AnnotationKind
+from tailor.datasets import DatasetSpec
+from tailor.store import Store
+from tests.images import shapes_dataset
 
-from .conftest import TRAINING_KEY, VERSION, LiveServer  # noqa: E402
-from .test_analyze import add_model, settings_for  # noqa: E402
+from .conftest import TRAINING_KEY, VERSION, LiveServer
+from .test_analyze import add_model, settings_for
 
 
 @pytest.fixture

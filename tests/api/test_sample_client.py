@@ -11,7 +11,7 @@ import pytest
 import requests
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import (  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import (
     AnnotationKind,
     Authentication,
     AuthenticationKind,
@@ -20,9 +20,9 @@ from cognitive_service_vision_model_customization_python_samples import (  # noq
     ResourceType,
 )
 
-from tests.coco.builders import classification, detection  # noqa: E402
+from tests.coco.builders import classification, detection
 
-from .conftest import TRAINING_KEY, LiveServer, make_settings  # noqa: E402
+from .conftest import TRAINING_KEY, LiveServer, make_settings
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import (  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import (
     AnnotationKind,
     Dataset,
     DatasetClient,
@@ -22,9 +22,9 @@ from cognitive_service_vision_model_customization_python_samples import (  # noq
     TrainingParameters,
 )
 
-from tests.images import COLOURS, disc, encoded, shapes_dataset  # noqa: E402
+from tests.images import COLOURS, disc, encoded, shapes_dataset
 
-from .conftest import PREDICTION_KEY, TRAINING_KEY, LiveServer, make_settings  # noqa: E402
+from .conftest import PREDICTION_KEY, TRAINING_KEY, LiveServer, make_settings
 
 
 @pytest.fixture

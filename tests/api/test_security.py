@@ -38,7 +38,7 @@ def test_refused_uris(api: Api, uri: str) -> None:
 class _Redirect(BaseHTTPRequestHandler):
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         type(self).hits += 1
         self.send_response(302)
         self.send_header("Location", "http://10.0.0.1/train.json")

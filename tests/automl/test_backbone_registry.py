@@ -9,7 +9,7 @@ import timm
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import tailor.automl.backbones as backbones
+from tailor.automl import backbones
 from tailor.automl.backbones import BACKBONES, get_backbone, registry_of
 
 

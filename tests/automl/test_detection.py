@@ -51,7 +51,7 @@ def test_relative_boxes_become_the_drawn_pixels_of_the_loaded_images(tmp_path: P
 
 
 def test_boxes_follow_the_image_through_flips_and_crops(tmp_path: Path) -> None:
-    coco, drawn = boxes_dataset(tmp_path, classes=2, per_class=2, size=(160, 120))
+    coco, _drawn = boxes_dataset(tmp_path, classes=2, per_class=2, size=(160, 120))
     dataset = dataset_of(coco)
     images = load_images(dataset.image_urls, FETCH, keep_side=640)
     targets = targets_of(dataset, images, np.arange(2))

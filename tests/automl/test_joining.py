@@ -15,8 +15,7 @@ import pytest
 
 from tailor.automl import TrainingRequest, joining, train_classifier
 from tailor.automl.budget import BudgetLedger
-from tailor.automl.detection import Detector, train_detector
-from tailor.automl.detection import training as detection_training
+from tailor.automl.detection import Detector, train_detector, training as detection_training
 from tailor.automl.detection.joining import join_exploration
 from tailor.automl.joining import (
     CANDIDATE,
@@ -63,7 +62,7 @@ def _noisy_shapes(tmp_path: Path):
 
 
 def test_a_second_worker_joins_the_search_and_the_bill_stays_within_the_budget(
-    tmp_path: Path, weights_dir: Path, postgres_url: str  # noqa: F811
+    tmp_path: Path, weights_dir: Path, postgres_url: str
 ) -> None:
     prepare_study_storage(postgres_url)
     dataset, files, budget = _noisy_shapes(tmp_path), Files(), 40.0
@@ -101,7 +100,7 @@ def test_a_second_worker_joins_the_search_and_the_bill_stays_within_the_budget(
 
 
 def test_a_dead_joined_workers_trial_is_failed_and_run_again_and_the_host_does_not_wait_for_ever(
-    monkeypatch: pytest.MonkeyPatch, postgres_url: str  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:
     monkeypatch.setattr(joining, "HEARTBEAT_SECONDS", 1)
     monkeypatch.setattr(joining, "GRACE_SECONDS", 2)
@@ -125,7 +124,7 @@ def test_a_dead_joined_workers_trial_is_failed_and_run_again_and_the_host_does_n
 
 
 def test_a_worker_that_reads_the_dataset_differently_does_not_join(
-    tmp_path: Path, weights_dir: Path, postgres_url: str, caplog: pytest.LogCaptureFixture  # noqa: F811
+    tmp_path: Path, weights_dir: Path, postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     prepare_study_storage(postgres_url)
     study = optuna.create_study(study_name="another-dataset", storage=postgres_url, direction="maximize")
@@ -142,7 +141,7 @@ def test_a_worker_that_reads_the_dataset_differently_does_not_join(
 
 
 def test_a_second_worker_joins_a_detectors_exploration_and_the_host_continues_the_best_run(
-    tmp_path: Path, weights_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    tmp_path: Path, weights_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A search on 4 images within a budget of seconds (as tests/automl/test_detection_devices.py), shared by two.
     monkeypatch.setattr(detection_training, "TARGET_STEPS", 5)

@@ -37,7 +37,7 @@ def _same_weights(a: Path, b: Path) -> bool:
     with safetensors.safe_open(a, "pt") as fa, safetensors.safe_open(b, "pt") as fb:
         if fa.metadata() != fb.metadata() or set(fa.keys()) != set(fb.keys()):
             return False
-        return all(torch.equal(fa.get_tensor(name), fb.get_tensor(name)) for name in fa.keys())
+        return all(torch.equal(fa.get_tensor(name), fb.get_tensor(name)) for name in fa.keys())  # noqa: SIM118 (not a dict)
 
 
 def _mtimes(folder: Path) -> dict[str, int]:

@@ -49,7 +49,7 @@ class ScriptedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            def do_GET(self) -> None:  # the name http.server calls
                 server.host_headers.append(self.headers.get("Host", ""))
                 reply = server._next_reply(self.path)
                 self.send_response(reply.status)

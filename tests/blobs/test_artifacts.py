@@ -96,9 +96,8 @@ def test_an_object_damaged_in_the_storage_is_refused_never_used(storage: Storage
 
 def test_an_upload_cut_short_has_no_manifest_and_is_not_found(storage: Storage, tmp_path: Path) -> None:
     storage.put(f"{NAME}/model.safetensors", b"half")  # the uploader died before its manifest
-    with pytest.raises(BlobNotFound, match="manifest.json"):
-        with store(storage, tmp_path).local_copy(NAME):
-            pytest.fail("an incomplete artifact was used")
+    with pytest.raises(BlobNotFound, match="manifest.json"), store(storage, tmp_path).local_copy(NAME):
+        pytest.fail("an incomplete artifact was used")
 
 
 def test_the_bound_evicts_the_least_recently_used_copy_not_in_use(storage: Storage, tmp_path: Path) -> None:
@@ -183,9 +182,8 @@ def test_delete_removes_the_objects_and_the_local_copies(storage: Storage, tmp_p
     assert not storage.exists("models/fruit/evaluations/e/attempt-1/report/report.json")
     assert storage.exists("models/fruit-2/attempt-1-00000000/manifest.json")  # whole parts only
     assert [p for p in artifacts.cache_dir.iterdir()] == []
-    with pytest.raises(BlobNotFound):
-        with artifacts.local_copy(NAME):
-            pass
+    with pytest.raises(BlobNotFound), artifacts.local_copy(NAME):
+        pass
 
 
 def test_read_one_file_from_the_storage(storage: Storage, tmp_path: Path) -> None:

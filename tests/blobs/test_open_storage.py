@@ -11,9 +11,8 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from tailor.blobs import AzureStorage, LocalStorage, open_storage
-from tailor.settings import Settings
-
 from tailor.errors import BlobAccessDenied
+from tailor.settings import Settings
 
 from ..azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 

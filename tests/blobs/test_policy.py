@@ -59,8 +59,8 @@ def test_access_keeps_its_token_out_of_reprs() -> None:
         ),
         (f"AccountName=acct;AccountKey={SECRET_KEY}", "acct", "https://acct.blob.core.windows.net", SECRET_KEY),
         (
-            f"AccountName=devstoreaccount1;AccountKey={SECRET_KEY};"
-            "BlobEndpoint=http://azurite:10000/devstoreaccount1/;",
+            (f"AccountName=devstoreaccount1;AccountKey={SECRET_KEY};"
+            "BlobEndpoint=http://azurite:10000/devstoreaccount1/;"),
             "devstoreaccount1", "http://azurite:10000/devstoreaccount1", SECRET_KEY,
         ),
         ("UseDevelopmentStorage=true", "devstoreaccount1", "http://127.0.0.1:10000/devstoreaccount1", AZURITE_KEY),

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tailor.blobs import AzureStorage, LocalStorage, Storage
-from tailor.blobs import _local_storage
+from tailor.blobs import AzureStorage, LocalStorage, Storage, _local_storage
 from tailor.errors import BlobAccessDenied, BlobNotFound, BlobTooLarge, BlobUnreachable, BlobUnsupported
 
 from ..azurite import Azurite

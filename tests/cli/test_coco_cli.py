@@ -156,7 +156,7 @@ def test_the_installed_console_script_keeps_the_exit_codes(tmp_path: Path) -> No
     script = Path(sys.executable).with_name("tailor")  # installed by `pip install -e .` beside this Python
     good = write(tmp_path / "good.json", classification())
     bad = write(tmp_path / "bad.json", "{")
-    run = lambda *a: subprocess.run([script, "coco", "validate", *a], capture_output=True, text=True)  # noqa: E731
+    run = lambda *a: subprocess.run([script, "coco", "validate", *a], capture_output=True, text=True)
     assert run(good, "--kind", "classification").returncode == 0
     assert run(bad, "--kind", "classification").returncode == 1
     assert run(str(tmp_path / "none.json"), "--kind", "classification").returncode == 2

@@ -8,8 +8,7 @@ import io
 import msgspec
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -52,7 +51,7 @@ def test_pycocotools_round_trip_keeps_every_box() -> None:
     report = check(detection(4), AnnotationKind.DETECTION)
     coco_dict = to_pycocotools(report.dataset)
     for annotation in coco_dict["annotations"]:
-        x, y, w, h = annotation["bbox"]
+        _x, _y, w, h = annotation["bbox"]
         assert annotation["area"] == pytest.approx(w * h)
         assert annotation["iscrowd"] == 0
     # pycocotools itself accepts it ...

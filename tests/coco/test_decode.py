@@ -87,7 +87,7 @@ def test_number_beyond_any_float_is_reported_at_its_path() -> None:
 
 def test_deep_nesting_is_refused_not_a_crash() -> None:
     doc = encode(classification())[:-1] + b', "info": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    code, _, message = only(check(doc))
+    code, _, _message = only(check(doc))
     assert code == "nestingTooDeep"
 
 

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from tailor.coco import AnnotationKind, Purpose, check_image_bytes, check_images, quota_for
-
 from tests.images import png_header_only
 
 from .builders import check, classification

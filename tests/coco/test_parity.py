@@ -13,15 +13,15 @@ import os
 import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
-from cognitive_service_vision_model_customization_python_samples import (  # noqa: E402
+from cognitive_service_vision_model_customization_python_samples import (
     AnnotationKind as SampleKind,
     Purpose as SamplePurpose,
     check_coco_annotation_file,
 )
 
-from tailor.coco import AnnotationKind, Purpose  # noqa: E402
+from tailor.coco import AnnotationKind, Purpose
 
-from .builders import check, classification, detection, mutated  # noqa: E402
+from .builders import check, classification, detection, mutated
 
 C, D = AnnotationKind.CLASSIFICATION, AnnotationKind.DETECTION
 T, E = Purpose.TRAINING, Purpose.EVALUATION

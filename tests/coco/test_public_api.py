@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tailor.coco as coco
+from tailor import coco
 
 EXPECTED = {
     "ALLOWED_IMAGE_FORMATS", "MAX_IMAGE_BYTES", "AnnotationKind", "CocoAnnotation", "CocoCategory", "CocoDataset",

@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from tests.portal.pages import pictures, screenshot_both_sizes, sign_in
 
-
 DROP = """([zone, files]) => {
   const transfer = new DataTransfer();
   for (const f of files) {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,7 @@ def detector_answer(project_id: str) -> str:
     """What the Prediction API answers for a detector (built with its own response model): three boxes, at 90%, 60%
     and 20%. A trained detector costs minutes of CPU (the smallest budget the detector tests train on is 144 s), so
     the drawing is checked on this answer, sent in place of the service's."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tailor.api.customvision.schemas import BoundingBoxOut, ImagePredictionOut, PredictionOut
 
@@ -130,7 +131,7 @@ def detector_answer(project_id: str) -> str:
                                  bounding_box=BoundingBoxOut(left=b[0], top=b[1], width=b[2], height=b[3]))
                    for name, p, b in boxes]
     answer = ImagePredictionOut(id="prediction", project=project_id, iteration="iteration",
-                                created=datetime.now(timezone.utc), predictions=predictions)
+                                created=datetime.now(UTC), predictions=predictions)
     return answer.model_dump_json(by_alias=True)
 
 

@@ -11,9 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from azure.cognitiveservices.vision.customvision.prediction.models import (
-    CustomVisionErrorException as PredictionError,
-)
+from azure.cognitiveservices.vision.customvision.prediction.models import CustomVisionErrorException as PredictionError
 from azure.cognitiveservices.vision.customvision.training.models import CustomVisionErrorException
 from playwright.sync_api import Page, expect
 

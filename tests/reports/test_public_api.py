@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tailor.reports as reports
+from tailor import reports
 
 EXPECTED = {
     "DetectionPredictions", "Predictions", "evaluate_detections", "load_predictions", "most_confidently_wrong",

@@ -84,7 +84,7 @@ def test_every_image_decodes(written: tuple[Path, dict]) -> None:
 
 
 def test_the_mistakes_table_points_at_the_thumbnails(written: tuple[Path, dict]) -> None:
-    folder, report = written
+    _folder, report = written
     thumbnails = [row["thumbnail"] for row in report["mostConfidentlyWrong"]]
     assert thumbnails == ["thumbnail-5.jpg", "thumbnail-1.jpg", "thumbnail-3.jpg"]
 

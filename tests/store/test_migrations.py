@@ -24,11 +24,11 @@ from sqlalchemy import Engine, create_engine, event, insert, inspect, select, te
 from tailor.blobs import Access, AuthKind
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
-from tailor.store._database import utc
 from tailor.evaluations import EvaluationStatus
 from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingError, TrainingParameters
 from tailor.secrets import SecretBox, SecretKeyError
 from tailor.store import Store, _migrate
+from tailor.store._database import utc
 from tailor.store._tables import Base, ModelUsageRow
 from tailor.store.migrations.__main__ import draft
 
@@ -385,7 +385,7 @@ def test_an_up_to_date_database_is_not_locked_or_changed(blank_database_url: str
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql))
     _migrate.upgrade(engine)
     engine.dispose()
-    assert statements and all(re.match(r"\s*(SELECT|PRAGMA)\b", s, re.I) for s in statements), statements
+    assert statements and all(re.match(r"\s*(SELECT|PRAGMA)\b", s, re.IGNORECASE) for s in statements), statements
 
 
 @pytest.mark.parametrize("start", ["new", "landed"])
@@ -400,7 +400,7 @@ def test_processes_starting_at_once_migrate_once(blank_database_url: str, start:
         barrier.wait()
         try:
             Store.connect(blank_database_url).close()
-        except BaseException as exc:  # noqa: BLE001  (reported below)
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=start_one) for _ in range(8)]

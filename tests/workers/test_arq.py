@@ -96,11 +96,11 @@ def wait_for(client: TestClient, statuses: tuple[str, ...], worker: subprocess.P
 def stop(*workers: subprocess.Popen[str] | None) -> str:
     """Terminate the workers still running; the last one's output."""
     output = ""
-    for worker in workers:
-        if worker is not None:
-            if worker.poll() is None:
-                worker.terminate()
-            output = worker.communicate(timeout=30)[0]
+    for process in workers:
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+            output = process.communicate(timeout=30)[0]
     return output
 
 

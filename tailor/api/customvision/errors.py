@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from ...customvision.codes import ErrorCode
 from ...customvision.coco import InvalidCoco
+from ...customvision.codes import ErrorCode
 from ...customvision.errors import CustomVisionError
 from ...errors import InvalidInput, NotFound, RecordError, TailorError
 

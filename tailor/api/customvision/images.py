@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ...coco import CocoSource
 from ...customvision.codes import ErrorCode, OrderBy, TaggingStatus
 from ...customvision.errors import CustomVisionError
-from ...customvision.images import MAX_BATCH, MAX_IMAGE_BYTES, BoxIn, ImageFile, ImageIn
-from ...customvision.images import ImageOut as Outcome
+from ...customvision.images import MAX_BATCH, MAX_IMAGE_BYTES, BoxIn, ImageFile, ImageIn, ImageOut as Outcome
 from .bodies import image_body, parse_json, read_limited
 from .deps import CustomVision, Skip, Take, csv, files_url
 from .schemas import (

@@ -82,7 +82,7 @@ def _check_loaded(model: nn.Module, path: Path) -> None:
     enough: a tensor of the wrong shape already fails in load_state_dict, and some overrides (in_chans) reshape on
     purpose."""
     with safetensors.safe_open(path, "pt") as f:
-        present = {_flat(name) for name in f.keys()}
+        present = {_flat(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     missing = [name for name in model.state_dict() if _flat(name) not in present]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")

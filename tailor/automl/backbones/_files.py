@@ -43,7 +43,7 @@ def check_weights(path: Path, layout: Mapping[str, TensorSpec]) -> tuple[str | N
     try:
         with safetensors.safe_open(path, "pt") as f:
             metadata = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     except (safetensors.SafetensorError, OSError, ValueError) as e:
         return f"is unreadable ({e})", {}
     if metadata.get("format") != FORMAT:

@@ -237,7 +237,7 @@ class _Training:
         fixed = self.request.detection_recipe
         first = fixed or replace(DEFAULT_RECIPE, epochs=schedule_epochs(len(self.train), DEFAULT_RECIPE.batch_size))
         if first.backbone not in self.backbones:
-            first = replace(first, backbone=sorted(self.backbones)[0])
+            first = replace(first, backbone=min(self.backbones))
         needed = input_size_for(self.images, self.targets, self.train)
         self._measure(first, {MIN_SIZES[0]})
         self._check_budget()  # before the other sizes are probed: a refusal should come at once

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from azure.cognitiveservices.vision.customvision.prediction.models import (
-    CustomVisionErrorException as PredictionError,
-)
+from azure.cognitiveservices.vision.customvision.prediction.models import CustomVisionErrorException as PredictionError
 from azure.cognitiveservices.vision.customvision.training.models import (
     CustomVisionErrorException,
     ImageFileCreateBatch,

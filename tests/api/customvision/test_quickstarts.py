@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from azure.cognitiveservices.vision.customvision.prediction.models import (
-    CustomVisionErrorException as PredictionError,
-)
+from azure.cognitiveservices.vision.customvision.prediction.models import CustomVisionErrorException as PredictionError
 from azure.cognitiveservices.vision.customvision.training.models import (
     CustomVisionErrorException as TrainingError,
-)
-from azure.cognitiveservices.vision.customvision.training.models import (
     ImageFileCreateBatch,
     ImageFileCreateEntry,
     Region,
@@ -137,12 +133,12 @@ def test_object_detection_quickstart(postgres_url: str, tmp_path: Path, azurite)
     database = "postgresql"
     base = tmp_path / "samples/vision/"
     regions: dict[str, dict[str, tuple[float, ...]]] = {"fork": {}, "scissors": {}}
-    for kind in regions:
+    for kind, boxes in regions.items():
         (base / "images" / kind).mkdir(parents=True)
         for n in range(1, 21):
             image, box = tool_scene(kind, seed=n + (0 if kind == "fork" else 100))
             (base / "images" / kind / f"{kind}_{n}.jpg").write_bytes(jpeg(image))
-            regions[kind][f"{kind}_{n}"] = box
+            boxes[f"{kind}_{n}"] = box
     (base / "images/Test").mkdir()
     test_image, test_box = tool_scene("scissors", seed=999)
     (base / "images/Test/test_od_image.jpg").write_bytes(jpeg(test_image))
@@ -162,7 +158,7 @@ def test_object_detection_quickstart(postgres_url: str, tmp_path: Path, azurite)
 
         tagged_images_with_regions = []
         for kind, tag in (("fork", fork_tag), ("scissors", scissors_tag)):
-            for file_name in regions[kind].keys():
+            for file_name in regions[kind]:
                 x, y, w, h = regions[kind][file_name]
                 entry_regions = [Region(tag_id=tag.id, left=x, top=y, width=w, height=h)]
                 with open(base_image_url + f"images/{kind}/" + file_name + ".jpg", mode="rb") as image_contents:

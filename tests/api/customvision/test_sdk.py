@@ -9,9 +9,7 @@ import time
 
 import pytest
 import requests
-from azure.cognitiveservices.vision.customvision.prediction.models import (
-    CustomVisionErrorException as PredictionError,
-)
+from azure.cognitiveservices.vision.customvision.prediction.models import CustomVisionErrorException as PredictionError
 from azure.cognitiveservices.vision.customvision.training.models import (
     CustomVisionErrorException,
     ImageFileCreateBatch,
