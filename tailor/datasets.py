@@ -7,105 +7,19 @@ workers call `load` to read a dataset for training.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .blobs import Access, AuthKind, BlobReader
-from .coco import AnnotationKind, Problem, ProblemCode, Purpose, ValidationReport, validate_coco
-from .errors import AlreadyExists, BlobError, BlobTooLarge, EtagMismatch, InvalidInput, NotFound, TailorError
+from .blobs import Access, BlobReader
+from .coco import Problem, ProblemCode, Purpose, ValidationReport, validate_coco
+from .errors import AlreadyExists, BlobError, BlobTooLarge, EtagMismatch, NotFound, TailorError
+from .records import Dataset, DatasetSpec, check_name
 
 if TYPE_CHECKING:
     from .store import Page, Store
 
 log = logging.getLogger(__name__)
-
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
-MAX_NAME_LENGTH = 255
-MAX_ANNOTATION_FILES = 10
-MAX_CUSTOM_PROPERTIES = 10
-MAX_PROPERTY_LENGTH = 1024
-MAX_URI_LENGTH = 8192
-
-
-def check_name(name: str, what: str = "dataset") -> str:
-    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
-        raise InvalidInput(
-            f"invalid {what} name {name[:300]!r}: use letters, digits, '.', '_' and '-', starting with a letter or "
-            f"digit, at most {MAX_NAME_LENGTH} characters",
-            target="name",
-        )
-    return name
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What a user says a dataset is."""
-
-    annotation_kind: AnnotationKind
-    annotation_file_uris: tuple[str, ...]
-    custom_properties: Mapping[str, str] = field(default_factory=dict)
-    access: Access = Access()
-
-    def __post_init__(self) -> None:
-        uris = self.annotation_file_uris
-        if not 1 <= len(uris) <= MAX_ANNOTATION_FILES:
-            raise InvalidInput(
-                f"annotationFileUris must list 1 to {MAX_ANNOTATION_FILES} COCO files, got {len(uris)}",
-                target="annotationFileUris",
-            )
-        for uri in uris:
-            if not uri.strip() or len(uri) > MAX_URI_LENGTH:
-                raise InvalidInput("each annotation file URI must be a non-empty URI", target="annotationFileUris")
-        props = self.custom_properties
-        if len(props) > MAX_CUSTOM_PROPERTIES:
-            raise InvalidInput(
-                f"customProperties takes at most {MAX_CUSTOM_PROPERTIES} pairs, got {len(props)}",
-                target="customProperties",
-            )
-        for key, value in props.items():
-            if not key or len(key) > MAX_PROPERTY_LENGTH or len(value) > MAX_PROPERTY_LENGTH:
-                raise InvalidInput(
-                    f"customProperties keys must be non-empty and keys and values at most {MAX_PROPERTY_LENGTH} "
-                    "characters",
-                    target="customProperties",
-                )
-        if self.access.kind is AuthKind.SAS and not (self.access.sas_token or "").strip():
-            raise InvalidInput("authentication kind 'sas' needs a sasToken", target="authentication.sasToken")
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    spec: DatasetSpec
-    created: datetime
-    updated: datetime
-    etag: str
-
-    @classmethod
-    def from_columns(
-        cls,
-        *,
-        name: str,
-        annotation_kind: str,
-        annotation_file_uris: list[str],
-        custom_properties: dict[str, str],
-        auth_kind: str,
-        sas_token: str | None,
-        created: datetime,
-        updated: datetime,
-        etag: str,
-    ) -> Dataset:
-        spec = DatasetSpec(
-            AnnotationKind(annotation_kind),
-            tuple(annotation_file_uris),
-            dict(custom_properties),
-            Access(AuthKind(auth_kind), sas_token),
-        )
-        return cls(name, spec, created, updated, etag)
-
 
 @dataclass(frozen=True)
 class DatasetChanges:

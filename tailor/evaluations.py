@@ -8,16 +8,14 @@ evaluation keeps a report (tailor.reports) beside the model's files in Tailor's 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .blobs import is_landed
 from .datasets import check_name
-from .enums import EvaluationFailureCode, EvaluationStatus, ModelStatus  # and importable from here, as before
+from .enums import EvaluationFailureCode, EvaluationStatus, ModelStatus  # noqa: F401 (importable from here, as before)
 from .errors import BlobError, InvalidInput, NotFound, TailorError
 from .models import model_folder
+from .records import Evaluation
 
 if TYPE_CHECKING:
     from .blobs import ArtifactStore
@@ -30,28 +28,6 @@ def evaluation_folder(model_name: str, name: str) -> str:
     """The folder of Tailor's storage that holds every attempt's outputs of the evaluation (`attempt-<n>/report/`),
     inside its model's: deleting the model deletes them too."""
     return f"{model_folder(model_name)}/evaluations/{name}"
-
-
-@dataclass(frozen=True)
-class EvaluationError:
-    code: EvaluationFailureCode
-    message: str
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    name: str
-    model_name: str
-    test_dataset_name: str
-    status: EvaluationStatus
-    created: datetime
-    updated: datetime
-    performance: Mapping[str, Any] | None = None
-    error: EvaluationError | None = None
-    # Once it has succeeded, its report: a location of the artifact store (tailor.blobs.ArtifactStore), or, in a
-    # database from before the artifact store, the absolute path of the report's folder.
-    report: str | None = None
-    attempt: int = 0
 
 
 class EvaluationConflict(TailorError):

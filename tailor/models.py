@@ -8,17 +8,16 @@ here.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .blobs import is_landed, within
 from .datasets import check_name
-from .enums import FailureCode, ModelKind, ModelStatus  # and importable from here, as before
+from .enums import FailureCode, ModelKind, ModelStatus  # noqa: F401 (importable from here, as before)
 from .errors import BlobError, InvalidInput, NotFound, TailorError
+from .records import Model, TrainingParameters
 
 if TYPE_CHECKING:
     from .blobs import ArtifactStore
@@ -54,57 +53,6 @@ class ModelNotReady(TailorError):
 
 # Kinds this build can train; the others are refused with a clear 400 when the model is created.
 SUPPORTED_KINDS = frozenset({ModelKind.CLASSIFIER, ModelKind.DETECTOR})
-
-
-@dataclass(frozen=True)
-class TrainingParameters:
-    training_dataset_name: str
-    time_budget_in_hours: float
-    model_kind: ModelKind = ModelKind.CLASSIFIER
-
-    def __post_init__(self) -> None:
-        budget = self.time_budget_in_hours
-        if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
-            raise InvalidInput("timeBudgetInHours must be a number above 0", target="trainingParameters.timeBudgetInHours")
-        if budget > self.model_kind.max_budget_hours:
-            raise InvalidInput(
-                f"timeBudgetInHours for {self.model_kind.value} is at most {self.model_kind.max_budget_hours:g}",
-                target="trainingParameters.timeBudgetInHours",
-            )
-
-    @property
-    def budget_seconds(self) -> float:
-        return self.time_budget_in_hours * 3600
-
-
-@dataclass(frozen=True)
-class TrainingError:
-    code: FailureCode
-    message: str
-
-
-@dataclass(frozen=True)
-class Model:
-    name: str
-    status: ModelStatus
-    training: TrainingParameters
-    test_dataset_name: str | None
-    created: datetime
-    updated: datetime
-    billed_seconds: float = 0.0
-    performance: Mapping[str, Any] | None = None
-    error: TrainingError | None = None
-    progress: Mapping[str, Any] = field(default_factory=dict)
-    # The trained model's artifact: its name in Tailor's storage (tailor.blobs.ArtifactStore), or, in a database
-    # from before the artifact store, the absolute path of its folder.
-    artifact: str | None = None
-    attempt: int = 0  # how many times a worker has started it (a crashed attempt is retried, not billed)
-
-    @property
-    def training_cost_minutes(self) -> int:
-        """Billed compute minutes, rounded up per started minute but never above the budget."""
-        budget_minutes = math.floor(self.training.time_budget_in_hours * 60 + 1e-9)
-        return min(math.ceil(self.billed_seconds / 60 - 1e-9), budget_minutes)
 
 
 class ModelConflict(TailorError):

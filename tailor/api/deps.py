@@ -10,11 +10,12 @@ from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader
 
 from ..blobs import ArtifactStore
-from ..datasets import MAX_NAME_LENGTH, NAME_PATTERN, DatasetService
+from ..datasets import DatasetService
 from ..evaluations import EvaluationService
 from ..exports import ExportService
 from ..models import ModelService
 from ..predictions import PredictionService
+from ..records import MAX_NAME_LENGTH, NAME_PATTERN
 from .paging import MAX_SKIP, bounded
 from .schemas import API_VERSIONS
 

@@ -12,18 +12,30 @@ import contextlib
 import io
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-if TYPE_CHECKING:
-    from ._detection_predictions import DetectionPredictions
-
 IOU_THRESHOLDS = (0.3, 0.5, 0.75)
 MAX_DETECTIONS = 100  # per image and class, as COCO's headline figures count them
 _QUIET = threading.Lock()
+
+
+class Boxes(Protocol):
+    """What is evaluated: a detector's boxes and the true boxes on each image (`DetectionPredictions`, which
+    evaluates itself with this module, hence a protocol rather than an import)."""
+
+    @property
+    def count(self) -> int: ...
+    image_sizes: tuple[tuple[int, int], ...]
+    class_names: tuple[str, ...]
+    true_boxes: tuple[np.ndarray, ...]
+    true_labels: tuple[np.ndarray, ...]
+    boxes: tuple[np.ndarray, ...]
+    labels: tuple[np.ndarray, ...]
+    scores: tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +67,7 @@ class CocoEvaluation:
         return np.where(recall < 0, np.nan, recall)
 
 
-def evaluate(predictions: DetectionPredictions, iou_thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> CocoEvaluation:
+def evaluate(predictions: Boxes, iou_thresholds: tuple[float, ...] = IOU_THRESHOLDS) -> CocoEvaluation:
     """COCOeval over every image, at `iou_thresholds` (those of the headline figures unless a caller, such as Custom
     Vision's overlap threshold, asks for others)."""
     images = [{"id": image + 1, "width": width, "height": height}
@@ -107,7 +119,7 @@ def _coco(images: list[dict], categories: list[dict], annotations: list[dict]) -
     return coco
 
 
-def _matches(predictions: DetectionPredictions, evaluated_images: list[dict | None], thresholds: int) -> dict[str, Any]:
+def _matches(predictions: Boxes, evaluated_images: list[dict | None], thresholds: int) -> dict[str, Any]:
     """COCOeval's per image and class matches (annotation ids, 0 for none) as per-image box indices (-1 for none)."""
     true_starts = _starts(predictions.true_boxes)
     detection_starts = _starts(predictions.boxes)

@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..datasets import Dataset, DatasetSpec
 from ..errors import AlreadyExists, EtagMismatch, NotFound, SecretUnreadable
+from ..records import Dataset, DatasetSpec
 from ..secrets import PREFIX, SecretBox, SecretKeyError
 from ._credentials import holds_credentials, opened, resealed, sealed
 from ._database import DELETE, Database, Page, compare_and_set, page, utc

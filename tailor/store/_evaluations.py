@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..enums import EvaluationFailureCode, EvaluationStatus
 from ..errors import AlreadyExists, NotFound
-from ..evaluations import Evaluation, EvaluationError
+from ..records import Evaluation, EvaluationError
 from ._database import DELETE, Database, Page, compare_and_set, page, utc
 from ._tables import EvaluationRow
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import AlreadyExists, NotFound
-from ..models import Model, TrainingError, TrainingParameters
+from ..records import Model, TrainingError, TrainingParameters
 from ._database import DELETE, Database, Page, compare_and_set, page, utc
 from ._tables import EvaluationRow, ModelRow, ModelUsageRow
 

@@ -19,8 +19,8 @@ from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import EvaluationFailureCode, EvaluationStatus, ModelKind, ModelStatus
 from ..errors import BlobCorrupt, BlobNotFound, NotFound
-from ..evaluations import EvaluationError
 from ..models import Model
+from ..records import EvaluationError
 from .context import JobContext
 
 log = logging.getLogger(__name__)

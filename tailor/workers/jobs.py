@@ -22,7 +22,8 @@ from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import FailureCode, ModelKind, ModelStatus
 from ..errors import NotFound
-from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER, Model, TrainingError
+from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER
+from ..records import Model, TrainingError
 from .context import JobContext
 from .evaluation_job import measure
 from .joining_job import StudyFiles, invitation, study_folder

@@ -9,8 +9,7 @@ import uuid
 
 from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
 from ..errors import NotFound
-from ..evaluations import EvaluationError
-from ..models import TrainingError
+from ..records import EvaluationError, TrainingError
 from ..store import Store
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,9 @@ from sqlalchemy import Engine, create_engine, event, insert, inspect, select, te
 from tailor.blobs import Access, AuthKind
 from tailor.coco import AnnotationKind
 from tailor.datasets import DatasetSpec
+from tailor.enums import FailureCode, ModelKind, ModelStatus
 from tailor.evaluations import EvaluationStatus
-from tailor.models import FailureCode, ModelKind, ModelStatus, TrainingError, TrainingParameters
+from tailor.records import TrainingError, TrainingParameters
 from tailor.secrets import SecretBox, SecretKeyError
 from tailor.store import Store, _migrate
 from tailor.store._database import utc

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tailor.enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
 from tailor.errors import NotFound
-from tailor.evaluations import EvaluationError, EvaluationFailureCode, EvaluationStatus
-from tailor.models import FailureCode, ModelStatus, TrainingError, TrainingParameters
+from tailor.records import EvaluationError, TrainingError, TrainingParameters
 from tailor.store import Store
 
 TRAINING = TrainingParameters("fruit", 1.0)
