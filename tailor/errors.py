@@ -22,9 +22,17 @@ they happen; the API (tailor.api.errors) and the CLI map these, and only these, 
 
 from __future__ import annotations
 
+import uuid
+
 
 class TailorError(Exception):
     """Base of every error Tailor raises on purpose; the message is meant for the user."""
+
+
+def new_incident() -> str:
+    """The id of an unexpected failure: quoted in the message the user sees and in the log line with its traceback,
+    so that one finds the other."""
+    return uuid.uuid4().hex[:12]
 
 
 class BlobError(TailorError):

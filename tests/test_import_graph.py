@@ -6,6 +6,7 @@ blob layer)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +112,33 @@ def test_automl_and_reports_know_nothing_of_the_services_the_store_or_the_blobs(
         for target in targets if target.startswith(outside)
     )
     assert not crossing, crossing
+
+
+def allowed_imports(package_init: Path) -> tuple[str, ...] | None:
+    """The rooms a package's docstring says it may import (its "May import:" paragraph), or None without one."""
+    docstring = ast.get_docstring(ast.parse(package_init.read_text())) or ""
+    paragraph = next((p for p in docstring.split("\n\n") if p.startswith("May import:")), None)
+    if paragraph is None:
+        return None
+    return tuple(re.findall(r"\btailor(?:\.\w+)+", paragraph))
+
+
+def test_each_package_says_what_it_may_import_and_keeps_to_it() -> None:
+    graph = import_graph(ROOT / "tailor")
+    packages = sorted(path.parent for path in (ROOT / "tailor").glob("*/__init__.py"))
+    assert len(packages) >= 10
+    silent = [package.name for package in packages if allowed_imports(package / "__init__.py") is None]
+    assert not silent, f"packages whose __init__ docstring has no 'May import:' paragraph: {silent}"
+    breaches = []
+    for package in packages:
+        room = f"tailor.{package.name}"
+        allowed = allowed_imports(package / "__init__.py") or ()
+        for module, targets in graph.items():
+            if module != room and not module.startswith(room + "."):
+                continue
+            for target in targets:
+                inside = target == room or target.startswith(room + ".")
+                permitted = target == "tailor" or any(target == a or target.startswith(a + ".") for a in allowed)
+                if not inside and not permitted:
+                    breaches.append(f"{module} -> {target}")
+    assert not breaches, "imports a package's docstring does not allow: " + ", ".join(sorted(breaches))

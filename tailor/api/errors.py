@@ -9,7 +9,6 @@ unexpected becomes a 500 whose message quotes an id to find in the log, never a 
 from __future__ import annotations
 
 import logging
-import uuid
 from enum import Enum
 from typing import Any
 
@@ -21,7 +20,7 @@ from starlette.routing import Match
 
 from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
-from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError
+from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError, new_incident
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
@@ -145,7 +144,7 @@ def from_domain(exc: TailorError) -> ApiError:
 
 
 def _internal(exc: BaseException) -> ApiError:
-    incident = uuid.uuid4().hex[:12]
+    incident = new_incident()
     log.error("internal error %s", incident, exc_info=exc)
     return ApiError(
         500, ErrorCode.INTERNAL_SERVER_ERROR, f"internal error; quote id {incident} to find it in the service log"

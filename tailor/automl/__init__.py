@@ -5,6 +5,9 @@ a model artifact and metrics out, so that it runs the same from a test, a worker
     result = train_detector(TrainingRequest(...))      # Generic-Detector: the same request, boxes in the dataset
 
 Failures are TrainingFailed (with an API.md failure code) or TrainingCancelled; both carry what was billed.
+
+May import: tailor.coco, tailor.enums, tailor.errors, tailor.files, tailor.reports (never the services, the store or the
+blob layer: tests/test_import_graph.py).
 """
 
 from importlib import import_module

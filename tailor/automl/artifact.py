@@ -14,8 +14,6 @@ models, per-tag sigmoid for multilabel ones; a member without a weight, from an 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..files import staged_folder
 from .backbones import Backbone, Preprocess
 from .features import at_size
 from .images import KEEP_SIDE
@@ -133,12 +132,10 @@ def write_artifact(directory: Path, members: list[Classifier], config: ArtifactC
     """Write both files into a fresh temporary folder, then rename it into place: never a half-written model."""
     if len(members) != len(config.members):
         raise ValueError(f"{len(members)} networks for {len(config.members)} member configs")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in Ensemble(members).state_dict().items()}
-    save_file(state, str(staging / WEIGHTS_FILE))
-    (staging / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=1))
-    os.replace(staging, directory)
+    with staged_folder(directory) as staging:
+        save_file(state, str(staging / WEIGHTS_FILE))
+        (staging / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=1))
     return directory
 
 

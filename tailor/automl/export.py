@@ -21,8 +21,6 @@ the torch model before it is kept (exporters have shipped wrong graphs): `Export
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from torch import nn
 
 from .. import __version__
 from ..enums import ModelKind
+from ..files import staged_file
 from .artifact import ArtifactConfig, Ensemble
 from .backbones import Preprocess
 from .images import DETECTION_KEEP_SIDE
@@ -58,11 +57,7 @@ def export_onnx(artifact_dir: Path, destination: Path, *, model_name: str = "") 
         graph, examples, names, axes, metadata = _classifier_graph(model.config, model.network)
     metadata |= {"tailor.model": model_name, "tailor.version": __version__}
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    os.close(fd)
-    staging = Path(staging_name)
-    try:
+    with staged_file(destination) as staging:
         with warnings.catch_warnings():
             # the TorchScript exporter's deprecation notice and tracer warnings about Python values it keeps fixed:
             # the sizes that matter are checked against the torch model right below
@@ -71,9 +66,6 @@ def export_onnx(artifact_dir: Path, destination: Path, *, model_name: str = "") 
                               input_names=names[0], output_names=names[1], dynamic_axes=axes)
         _write_metadata(staging, metadata)
         _check(model, staging)
-        os.replace(staging, destination)
-    finally:
-        staging.unlink(missing_ok=True)
     return destination
 
 

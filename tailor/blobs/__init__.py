@@ -31,6 +31,8 @@ uploaded with a manifest of checksums, and used on any host from a checked local
     artifacts.upload(folder, "models/fruit/attempt-1-3f2a9c1d")
     with artifacts.local_copy("models/fruit/attempt-1-3f2a9c1d") as folder:
         ...
+
+May import: tailor.coco, tailor.errors, tailor.settings.
 """
 
 from __future__ import annotations

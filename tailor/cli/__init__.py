@@ -1,4 +1,7 @@
-"""The `tailor` command. Each sub-command wires a domain function to arguments and output, nothing more."""
+"""The `tailor` command. Each sub-command wires a domain function to arguments and output, nothing more.
+
+May import: tailor.api, tailor.automl, tailor.blobs, tailor.coco, tailor.errors, tailor.files, tailor.logs,
+tailor.secrets, tailor.settings, tailor.store, tailor.workers."""
 
 from __future__ import annotations
 

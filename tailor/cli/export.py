@@ -3,14 +3,13 @@ ready for samples/onnx_predict.py or any ONNX Runtime (the README's Export secti
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from ..files import write_whole
 from ._client import DEFAULT_ENDPOINT, EndpointOption, KeyOption, Service, quoted
 from ._render import console
 
@@ -28,14 +27,6 @@ def export(
     """Export a trained model to one ONNX file that runs without Tailor."""
     with Service(endpoint, key, timeout=EXPORT_TIMEOUT_S) as service, console.status(f"exporting {escape(model)}..."):
         response = service.call("GET", f"/models/{quoted(model)}/export", params={"format": export_format})
-    output.mkdir(parents=True, exist_ok=True)
     target = output / f"{model}.{export_format.lower()}"
-    # written beside the target, then renamed: an interrupted download never leaves a half file under its name
-    fd, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=output)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(response.content)
-        os.replace(staging, target)
-    finally:
-        Path(staging).unlink(missing_ok=True)
+    write_whole(target, response.content)  # an interrupted write never leaves a half file under its name
     console.print(f"{escape(str(target))} ({len(response.content) / 1e6:.1f} MB)")

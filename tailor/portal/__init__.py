@@ -1,6 +1,8 @@
 """The portal: a browser client of Tailor's public Custom Vision and Image Analysis APIs, shipped as static files
 (one HTML page, ES modules, one stylesheet) with no build step and nothing fetched from a CDN. The service only
-serves the files (tailor.api.routes.portal); every page reads and writes through the same REST calls as the SDK."""
+serves the files (tailor.api.routes.portal); every page reads and writes through the same REST calls as the SDK.
+
+May import: nothing else of Tailor (static files)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@
     service.py   PredictionService.analyze, and the keeper that preloads, forgets and records usage
 
 torch loads with the first model that needs it, never on `import tailor.predictions`: the API starts fast.
+
+May import: tailor.automl, tailor.blobs, tailor.datasets, tailor.enums, tailor.errors, tailor.files,
+tailor.models, tailor.settings, tailor.store.
 """
 
 from .cache import ModelCache, ModelKey

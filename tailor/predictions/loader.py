@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from typing import Any
 from ..automl.inputs import sample_picture
 from ..blobs import ArtifactStore
 from ..enums import Runtime
+from ..files import write_whole
 from .cache import Loaded, ModelKey
 
 log = logging.getLogger(__name__)
@@ -129,11 +128,7 @@ class ModelLoader:
                 known = {}
             known[_choice_key(key, self._devices)] = {"runtime": runtime.value,
                                                       **{f"{r.value}_ms": round(t * 1000, 2) for r, t in times.items()}}
-            self._choices.parent.mkdir(parents=True, exist_ok=True)
-            fd, staging = tempfile.mkstemp(prefix=f".{self._choices.name}.", dir=self._choices.parent)
-            with os.fdopen(fd, "w") as file:
-                json.dump(known, file, indent=1)
-            os.replace(staging, self._choices)
+            write_whole(self._choices, json.dumps(known, indent=1))
 
 
 def _choice_key(key: ModelKey, devices: tuple[str, ...]) -> str:

@@ -26,6 +26,8 @@ plots and a page.
                                atomically; a classifier's report or a detector's, by the type of the predictions
 
 Pure: no network, database or queue here; the caller fetches the thumbnails and says where the folder is.
+
+May import: tailor.files (writes whole or not at all), nothing else of Tailor.
 """
 
 from ._coco_evaluation import evaluate as evaluate_detections

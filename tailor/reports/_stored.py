@@ -4,12 +4,11 @@ without running the model again: Custom Vision's performance slider is one such 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..files import write_whole
 from ._detection_predictions import DetectionPredictions
 from ._predictions import Predictions
 
@@ -34,16 +33,7 @@ def save_predictions(path: Path, predictions: Predictions | DetectionPredictions
             "targets": np.asarray(predictions.targets).tolist(),
             "thresholds": list(predictions.thresholds) if predictions.thresholds is not None else None,
         }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"storedVersion": STORED_VERSION, **body}, handle)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(Path(path), json.dumps({"storedVersion": STORED_VERSION, **body}))
 
 
 def load_predictions(path: Path) -> Predictions | DetectionPredictions:

@@ -22,6 +22,9 @@ EtagMismatch.
 A new kind of record: its table in _tables.py, one `_<things>.py` with a `ThingRecords(db)` class whose methods
 read well after its attribute (`store.things.get(name)`, `.insert`, `.list`, `.move`, ...), and one line in
 `Store.__init__`.
+
+May import: tailor.records, tailor.enums, tailor.errors, tailor.secrets, and Custom Vision's records and
+vocabulary (tailor.customvision.records, tailor.customvision.codes); never a service.
 """
 
 from ._database import Page

@@ -5,6 +5,10 @@
     InProcessRunner                           the embedded default: one job at a time, each in a child process
     arq_worker.worker(settings), ArqQueue     at scale: the arq worker, and the API's side of the queue
     retries.give_up(...)                      how both end a job that will not be run again
+
+May import: tailor.automl, tailor.blobs, tailor.coco, tailor.datasets, tailor.enums, tailor.errors,
+tailor.evaluations, tailor.logs, tailor.models, tailor.records, tailor.reports, tailor.secrets, tailor.settings,
+tailor.store.
 """
 
 from .context import JobContext

@@ -7,7 +7,6 @@ As with trainings, the final write names the attempt: an attempt that another on
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from ..blobs import within
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import EvaluationFailureCode, EvaluationStatus, ModelKind, ModelStatus
-from ..errors import BlobCorrupt, BlobNotFound, NotFound
+from ..errors import BlobCorrupt, BlobNotFound, NotFound, new_incident
 from ..models import Model
 from ..records import EvaluationError
 from .context import JobContext
@@ -54,7 +53,7 @@ def run_evaluation(model_name: str, evaluation_name: str, context: JobContext) -
         return _end(context, model_name, evaluation_name, attempt, EvaluationStatus.FAILED,
                     error=EvaluationError(failed.code, failed.message))
     except Exception:
-        incident = uuid.uuid4().hex[:12]
+        incident = new_incident()
         log.exception("evaluation %s of %s failed unexpectedly (incident %s)", evaluation_name, model_name, incident)
         message = f"the evaluation failed unexpectedly; quote incident {incident} to find it in the worker log"
         return _end(context, model_name, evaluation_name, attempt, EvaluationStatus.FAILED,

@@ -21,7 +21,7 @@ from ..automl.failures import EvaluationFailed, TrainingCancelled, TrainingFaile
 from ..coco import Purpose
 from ..datasets import InvalidAnnotations
 from ..enums import FailureCode, ModelKind, ModelStatus
-from ..errors import NotFound
+from ..errors import NotFound, new_incident
 from ..models import HELD_OUT_PREDICTIONS, REPORT_FOLDER
 from ..records import Model, TrainingError
 from .context import JobContext
@@ -89,7 +89,7 @@ def run_training(model_name: str, context: JobContext, stop: threading.Event | N
 
 
 def _unexpected(model_name: str) -> TrainingError:
-    incident = uuid.uuid4().hex[:12]
+    incident = new_incident()
     log.exception("training %s failed unexpectedly (incident %s)", model_name, incident)
     message = f"training failed unexpectedly; quote incident {incident} to find it in the worker log"
     return TrainingError(FailureCode.UNKNOWN, message)

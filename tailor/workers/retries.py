@@ -5,10 +5,9 @@ state whichever runs it."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 from ..enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelStatus
-from ..errors import NotFound
+from ..errors import NotFound, new_incident
 from ..records import EvaluationError, TrainingError
 from ..store import Store
 
@@ -22,7 +21,7 @@ def give_up(store: Store, model_name: str, evaluation_name: str | None, why: str
     carries. `why` says what happened ("the worker process died 3 times"). Returns the incident id, or None when
     there was nothing to end (the record is gone or already final). Whatever attempt still runs is fenced out: its
     later writes miss (tailor.store)."""
-    incident = uuid.uuid4().hex[:12]
+    incident = new_incident()
     message = f"{why}; quote incident {incident} to find it in the worker log"
     job = model_name if evaluation_name is None else f"evaluation {evaluation_name} of {model_name}"
     for _ in range(3):  # a status read, then a compare-and-set on it: again if a cancel or the attempt moved it

@@ -179,3 +179,22 @@ def test_export_of_an_unknown_model_says_the_api_error(live: Live, tmp_path: Pat
     result = live.tailor("export", "no-such-model", "-o", str(tmp_path))
     assert result.exit_code == 1 and "error: 404 " in result.output, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_writes_the_models_report_with_the_generated_key(live: Live, trained, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # No --key: the key `tailor serve` would have generated in the data directory, as train and analyze find it.
+    for name in ("TAILOR_KEY", "TAILOR_TRAINING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TAILOR_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "training.key").write_text(TRAINING_KEY + "\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", "cli-m", "-o", str(out), "--endpoint", live.url], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    described = json.loads((out / "report.json").read_text())
+    assert {"report.json", "report.html", *described["files"]} == {p.name for p in out.iterdir()}
+    missing = runner.invoke(app, ["report", "cli-m", "nope", "-o", str(tmp_path / "x"), "--endpoint", live.url],
+                            catch_exceptions=False)
+    assert missing.exit_code == 1 and "error: 404 " in missing.output, missing.output
+    assert not (tmp_path / "x").exists()

@@ -4,8 +4,6 @@ good file from a truncated, corrupted, stale or foreign one without trusting its
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from ...files import staged_file
 from ._convert import TensorSpec
 
 FORMAT = "tailor.backbone-weights/1"
@@ -26,14 +25,8 @@ def write_weights(path: Path, tensors: Mapping[str, torch.Tensor], *, source: st
     """Writes through a temporary file in the same folder and renames it over `path`, so that a reader (or a crash)
     never sees half a file."""
     metadata = {"format": FORMAT, "source": source, "source_sha256": source_sha256, "digest": tensor_digest(tensors)}
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        safetensors.torch.save_file(dict(tensors), temp, metadata=metadata)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with staged_file(path) as staging:
+        safetensors.torch.save_file(dict(tensors), str(staging), metadata=metadata)
 
 
 def check_weights(path: Path, layout: Mapping[str, TensorSpec]) -> tuple[str | None, Mapping[str, str]]:

@@ -18,9 +18,7 @@ import difflib
 import hashlib
 import json
 import logging
-import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import timm
 import torch
 from torch import nn
 
+from ...files import write_whole
 from ._convert import model_layout
 from ._errors import BackboneWeightsError
 from ._files import check_weights, tensor_digest, weights_path, write_weights
@@ -239,14 +238,7 @@ def _gflops(model: nn.Module, input_size: int) -> float:
 
 def _write_record(path: Path, backbone: Backbone, digest: str) -> None:
     data = {"format": RECORD_FORMAT, **asdict(backbone), "source_sha256": digest}
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(data, file, indent=1)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_whole(path, json.dumps(data, indent=1))
 
 
 def _backbone_of(data: dict) -> Backbone:

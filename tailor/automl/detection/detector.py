@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 from torchvision.models.detection import FCOS
 
+from ...files import staged_folder
 from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
 from ..devices import autocast, default_device, onto
@@ -74,12 +73,10 @@ class DetectorConfig:
 
 def write_detector(directory: Path, network: FCOS, config: DetectorConfig) -> Path:
     """Both files into a fresh temporary folder, then renamed into place: never a half-written model."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()}
-    save_file(state, str(staging / WEIGHTS_FILE))
-    (staging / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=1))
-    os.replace(staging, directory)
+    with staged_folder(directory) as staging:
+        save_file(state, str(staging / WEIGHTS_FILE))
+        (staging / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=1))
     return directory
 
 
