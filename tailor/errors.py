@@ -1,14 +1,36 @@
-"""Tailor's errors. Third-party errors (httpx, azure, OS, sqlalchemy) are translated into these at the edge where
-they happen; the API (tailor.api.errors) and the CLI map these, and only these, to codes and exit statuses.
+"""Tailor's errors: every exception Tailor raises on purpose is a TailorError. Third-party errors (httpx, azure, OS,
+sqlalchemy) are translated into these at the edge where they happen; the API (tailor.api.errors) and the CLI map
+these, and only these, to codes and exit statuses. Where a class lives beside the code that raises it, its module
+is named.
 
     TailorError
     ├── InvalidInput              a request that cannot be carried out as given (400 InvalidRequest)
+    │   ├── ImageRejected         (predictions.images) an image analyze cannot take: format, size, dimensions
+    │   └── IncorrectModelKind    (evaluations) a classifier measured on boxes, or the reverse
     ├── RecordError               about one named record (dataset, model, ...)
     │   ├── AlreadyExists         409
     │   ├── NotFound              404
     │   └── EtagMismatch          412: If-Match does not match
-    ├── InvalidAnnotations        (tailor.datasets) annotation files unreadable or invalid, every problem listed
+    ├── ModelNotReady             (models) no trained weights yet: 409
+    ├── ModelConflict             (models) the model's state does not allow the call: 409
+    ├── EvaluationConflict        (evaluations) the same, for an evaluation: 409
+    ├── InvalidAnnotations        (datasets) annotation files unreadable or invalid, every problem listed
+    ├── DocumentError             (coco._decode) a file that is not a COCO document at all
     ├── SecretUnreadable          a credential kept in the database that no key of TAILOR_SECRET_KEY opens (500)
+    ├── SecretKeyError            (secrets; also a ValueError) TAILOR_SECRET_KEY missing or malformed: no start
+    ├── BackboneWeightsError      (automl.backbones._errors) a backbone's weights missing or not what they claim
+    ├── TrainingFailed            (automl.failures) a training ended without a model: API.md's failure code
+    ├── TrainingCancelled         (automl.failures) a training stopped on request; carries what was billed
+    ├── EvaluationFailed          (automl.failures) an evaluation that cannot be carried out: its code
+    ├── BudgetExhausted           (automl.budget) inside a trial: the ledger has nothing left
+    ├── CustomVisionError         (customvision.errors) Custom Vision's own codes, answered on its face
+    │   └── InvalidCoco           (customvision.coco) an imported COCO file's problems
+    ├── ApiError                  (api.errors) an answer in the Azure error envelope, status and codes decided
+    ├── InternalFailure           Tailor's own machinery failed, not the request: 500 with an incident id
+    │   ├── ExportFailed          (automl.export) the exported graph does not answer as the model does
+    │   ├── ArtifactError         (automl.artifact) a model folder this version cannot load
+    │   ├── TrialProcessDied      (automl.parallel) a trial's process ended in the middle of a trial
+    │   └── BatcherStopped        (predictions.batcher) the service is stopping
     └── BlobError                 reading a file or an image failed, or storing one of Tailor's own objects
         ├── BlobNotFound          nothing at that path, URL or key
         ├── BlobAccessDenied      refused by the filesystem or the server
@@ -18,6 +40,8 @@ they happen; the API (tailor.api.errors) and the CLI map these, and only these, 
         ├── BlobCorrupt           one of Tailor's own objects does not match the checksum recorded when it was stored
         └── BlobRefused           Tailor's own policy forbids it (a path outside the data roots, a private
                                   address, a redirect downgrading https); nothing was read or connected to
+
+(`blobs._http._TransientFailure` too, a private signal between one attempt and the next; it never leaves there.)
 """
 
 from __future__ import annotations
@@ -33,6 +57,12 @@ def new_incident() -> str:
     """The id of an unexpected failure: quoted in the message the user sees and in the log line with its traceback,
     so that one finds the other."""
     return uuid.uuid4().hex[:12]
+
+
+class InternalFailure(TailorError):
+    """Tailor's own machinery failed, not the request: an export that disagrees with its model, a model folder this
+    version cannot load, a trial process that died, the service stopping. The API answers it as any unexpected
+    error: 500, with an incident id in the message and in the log."""
 
 
 class BlobError(TailorError):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from .errors import SecretUnreadable
+from .errors import SecretUnreadable, TailorError
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -37,7 +37,7 @@ KEY_FILE = "secret.key"
 PREFIX = "fernet:"
 
 
-class SecretKeyError(ValueError):
+class SecretKeyError(TailorError, ValueError):
     """TAILOR_SECRET_KEY is missing, malformed, or does not open what the database holds: the process does not
     start (a ValueError, as the CLI reports other settings that cannot work)."""
 

@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import TailorError
+from ..errors import InternalFailure, TailorError
 from ..predictions import PredictionService
 from .errors import ApiError, from_domain
 from .gateway import ANALYZE_PATH
@@ -51,6 +51,8 @@ class AnalyzeLane:
         except ApiError as error:
             await error.response()(scope, receive, send)
             return
+        except InternalFailure:
+            raise  # answered as any unexpected error, by the outermost handler, as the route's would be
         except TailorError as error:
             await from_domain(error).response()(scope, receive, send)
             return

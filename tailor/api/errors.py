@@ -20,7 +20,16 @@ from starlette.routing import Match
 
 from ..customvision.codes import ErrorCode as CustomVisionCode
 from ..datasets import InvalidAnnotations
-from ..errors import AlreadyExists, EtagMismatch, InvalidInput, NotFound, SecretUnreadable, TailorError, new_incident
+from ..errors import (
+    AlreadyExists,
+    EtagMismatch,
+    InternalFailure,
+    InvalidInput,
+    NotFound,
+    SecretUnreadable,
+    TailorError,
+    new_incident,
+)
 from ..evaluations import EvaluationConflict, IncorrectModelKind
 from ..models import ModelConflict
 from ..predictions import ImageRejected, ModelNotReady
@@ -74,7 +83,7 @@ class InnerCode(str, Enum):
     INVALID_IMAGE_URL = "InvalidImageUrl"
 
 
-class ApiError(Exception):
+class ApiError(TailorError):
     def __init__(
         self,
         status: int,
@@ -200,6 +209,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TailorError)
     async def _domain(request: Request, exc: TailorError) -> JSONResponse:
+        if isinstance(exc, InternalFailure):  # Tailor's own failure, not the request's: as any unexpected error
+            return await _unexpected(request, exc)
         if is_custom_vision(request.url.path):
             return custom_vision.from_domain(exc)
         return from_domain(exc).response()

@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..errors import InternalFailure
 from ..files import staged_folder
 from .backbones import Backbone, Preprocess
 from .features import at_size
@@ -33,7 +34,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 
-class ArtifactError(Exception):
+class ArtifactError(InternalFailure):
     """The folder does not hold a model this version of Tailor can load."""
 
 

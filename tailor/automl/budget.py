@@ -28,8 +28,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..errors import TailorError
 
-class BudgetExhausted(Exception):
+
+class BudgetExhausted(TailorError):
     """Raised inside a trial's step loop when the ledger has nothing left."""
 
 

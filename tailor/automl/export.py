@@ -31,6 +31,7 @@ from torch import nn
 
 from .. import __version__
 from ..enums import ModelKind
+from ..errors import InternalFailure
 from ..files import staged_file
 from .artifact import ArtifactConfig, Ensemble
 from .backbones import Preprocess
@@ -44,7 +45,7 @@ PROBABILITY_TOLERANCE = 1e-3  # the export's answers against the torch model's, 
 BOX_TOLERANCE_PX = 1.0
 
 
-class ExportFailed(Exception):
+class ExportFailed(InternalFailure):
     """The exported graph does not answer as the model does; nothing was written."""
 
 

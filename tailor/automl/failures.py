@@ -4,9 +4,10 @@ tailor.enums.EvaluationFailureCode)."""
 from __future__ import annotations
 
 from ..enums import EvaluationFailureCode, FailureCode
+from ..errors import TailorError
 
 
-class TrainingFailed(Exception):
+class TrainingFailed(TailorError):
     def __init__(self, code: FailureCode, message: str, billed_seconds: float = 0.0):
         super().__init__(message)
         self.code = code
@@ -17,7 +18,7 @@ class TrainingFailed(Exception):
         return type(self), (self.code, self.message, self.billed_seconds)
 
 
-class TrainingCancelled(Exception):
+class TrainingCancelled(TailorError):
     def __init__(self, billed_seconds: float = 0.0):
         super().__init__("cancelled")
         self.billed_seconds = billed_seconds
@@ -26,7 +27,7 @@ class TrainingCancelled(Exception):
         return type(self), (self.billed_seconds,)
 
 
-class EvaluationFailed(Exception):
+class EvaluationFailed(TailorError):
     """An evaluation that cannot be carried out; `code` is one of API.md's evaluation failure codes."""
 
     def __init__(self, code: EvaluationFailureCode, message: str):

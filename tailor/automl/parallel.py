@@ -33,6 +33,7 @@ from typing import Any
 
 import optuna
 
+from ..errors import InternalFailure
 from .failures import TrainingCancelled
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ CLOSE_SECONDS = 10.0  # a trial process told to close is terminated after this l
 POLL_SECONDS = 0.5  # how often the coordinator of trials on several devices looks for a cancel and reports progress
 
 
-class TrialProcessDied(RuntimeError):
+class TrialProcessDied(InternalFailure):
     """A trial process ended in the middle of a trial (killed, out of memory, a crash in native code)."""
 
 

@@ -11,7 +11,15 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from ..errors import BlobAccessDenied, BlobNotFound, BlobRefused, BlobTooLarge, BlobUnreachable, BlobUnsupported
+from ..errors import (
+    BlobAccessDenied,
+    BlobNotFound,
+    BlobRefused,
+    BlobTooLarge,
+    BlobUnreachable,
+    BlobUnsupported,
+    TailorError,
+)
 from ._addresses import AddressGuard
 from ._locations import shown
 from ._policy import BlobPolicy
@@ -33,7 +41,7 @@ class _Redirect:
     location: str
 
 
-class _TransientFailure(Exception):
+class _TransientFailure(TailorError):
     """One attempt failed in a way a later attempt may not; `error` is what the caller sees if none succeeds."""
 
     def __init__(self, error: BlobUnreachable, retry_after_s: float | None = None):

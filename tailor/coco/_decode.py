@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from ..errors import TailorError
 from ._problems import Problem, ProblemCode
 from ._reference import RAW_SECTIONS
 
@@ -41,7 +42,7 @@ _RECORD_DECODERS = {n: msgspec.json.Decoder(t) for n, t in RAW_SECTIONS.items()}
 _ANY_DECODER = msgspec.json.Decoder()
 
 
-class DocumentError(Exception):
+class DocumentError(TailorError):
     """The file cannot be read as a COCO document at all; `problem` says why."""
 
     def __init__(self, problem: Problem):

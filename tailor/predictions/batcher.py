@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from ..errors import InternalFailure
+
 log = logging.getLogger(__name__)
 
 M = TypeVar("M")  # a model
@@ -38,8 +40,8 @@ class _Job(Generic[M, X, Y]):
     future: Future[Y] = field(default_factory=Future)
 
 
-class BatcherStopped(RuntimeError):
-    pass
+class BatcherStopped(InternalFailure):
+    """The service is stopping: what was not submitted before will not be run."""
 
 
 class Batcher(Generic[M, X, Y]):
