@@ -63,10 +63,8 @@ class ModelCache(Generic[T]):
         A failed load raises its error to every caller waiting for it, and is tried again by the next request.
         `counted=False` leaves the hit and miss counts alone: they count requests, not preloads."""
         with self._lock:
-            found = self._entries.get(key.name)
-            if found is not None and found[0] == key:
-                self._entries.move_to_end(key.name)
-                self.hits += counted
+            found = self._hit(key, counted)
+            if found is not None:
                 return found[1].value
             self.misses += counted
             loading = self._loading.get(key.name)
@@ -83,12 +81,17 @@ class ModelCache(Generic[T]):
     def loaded(self, key: ModelKey) -> T | None:
         """The model if it is loaded now, else None: never loads (so never blocks), for the event loop."""
         with self._lock:
-            found = self._entries.get(key.name)
-            if found is None or found[0] != key:
-                return None
-            self._entries.move_to_end(key.name)
-            self.hits += 1
-            return found[1].value
+            found = self._hit(key, counted=True)
+            return None if found is None else found[1].value
+
+    def _hit(self, key: ModelKey, counted: bool) -> tuple[ModelKey, Loaded[T]] | None:
+        """Under the lock: the entry of this very key (name and version), made the most recently used, or None."""
+        found = self._entries.get(key.name)
+        if found is None or found[0] != key:
+            return None
+        self._entries.move_to_end(key.name)
+        self.hits += counted
+        return found
 
     def _load_as_owner(self, loading: _Loading[T]) -> T:
         key = loading.key

@@ -167,7 +167,7 @@ class PredictionService:
         deleted, which `forget` (this process) or the keeper (another replica, within KEEPER_POLL_S) sees."""
         model = self._known.get(model_name)
         predictor = None if model is None or isinstance(image, ImageUrl) else self.cache.loaded(_key(model))
-        if model is None or predictor is None:
+        if model is None or predictor is None:  # (model too: for the type checker)
             return None
         future = self.batcher.submit(predictor, image)
         with self._used_lock:
