@@ -1,4 +1,5 @@
-"""The vocabulary: model kinds, statuses and failure codes, as `str` Enums whose values are those of API.md.
+"""The vocabulary: annotation and model kinds, statuses and failure codes, as `str` Enums whose values are those of
+API.md.
 
 They live apart from the rules that use them (tailor.models, tailor.evaluations) so that automl/, store/, workers/
 and the API can share one vocabulary without importing the domain modules: automl/ raises a failure code without
@@ -10,7 +11,40 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .coco import AnnotationKind
+
+class AnnotationKind(str, Enum):
+    """The task: label whole images (classification) or find boxes in them (detection). The one enum for it, in
+    code, on the wire and in files; each place spells it the way a contract users already rely on fixed, and takes
+    the spelling from here:
+
+    - the value (`imageClassification`, `imageObjectDetection`): a dataset's `annotationKind` on the wire (API.md);
+    - `short` (`classification`, `detection`): the CLI's `--kind`, `coco validate --json`'s and the Custom Vision
+      COCO import's `kind`, a model artifact's config.json `task`, a joining worker's study setup;
+    - `role` (`classifier`, `detector`): what a model of the kind is; the held-out predictions' and report.json's
+      `kind`, and messages.
+
+    `parse` reads any of the three, so that every reader accepts every spelling ever written."""
+
+    CLASSIFICATION = "imageClassification"
+    DETECTION = "imageObjectDetection"
+
+    @classmethod
+    def parse(cls, text: str) -> AnnotationKind:
+        """Any spelling (the wire value, `short` or `role`), any case; ValueError naming the choices."""
+        wanted = text.strip().lower()
+        for kind in cls:
+            if wanted in (kind.value.lower(), kind.short, kind.role):
+                return kind
+        choices = ", ".join(f"{k.short!r} ({k.value!r})" for k in cls)
+        raise ValueError(f"unknown annotation kind {text!r}; expected one of {choices}")
+
+    @property
+    def short(self) -> str:
+        return "classification" if self is AnnotationKind.CLASSIFICATION else "detection"
+
+    @property
+    def role(self) -> str:
+        return "classifier" if self is AnnotationKind.CLASSIFICATION else "detector"
 
 
 class ModelKind(str, Enum):

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import pytest
+
 import tailor.evaluations
 import tailor.models
 from tailor.coco import AnnotationKind
 from tailor.enums import EvaluationFailureCode, EvaluationStatus, FailureCode, ModelKind, ModelStatus
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_values_are_those_of_the_api() -> None:
@@ -39,3 +46,28 @@ def test_the_domain_modules_re_export_them() -> None:
     assert (tailor.evaluations.EvaluationStatus, tailor.evaluations.EvaluationFailureCode) == (
         EvaluationStatus, EvaluationFailureCode
     )
+
+
+def test_the_task_kind_reads_every_spelling_ever_written() -> None:
+    for kind, spellings in {
+        AnnotationKind.CLASSIFICATION: ["imageClassification", "classification", "classifier", " Classifier "],
+        AnnotationKind.DETECTION: ["imageObjectDetection", "detection", "detector", "DETECTION"],
+    }.items():
+        assert {AnnotationKind.parse(text) for text in spellings} == {kind}
+    assert [(k.short, k.role) for k in AnnotationKind] == [("classification", "classifier"), ("detection", "detector")]
+    with pytest.raises(ValueError, match="unknown annotation kind 'segmentation'; expected one of 'classification'"):
+        AnnotationKind.parse("segmentation")
+
+
+def test_only_the_vocabulary_spells_the_task_kind() -> None:
+    """Every file, wire field and message takes its spelling of the task kind from AnnotationKind, none writes its
+    own: a string that is exactly one of the spellings appears in tailor/enums.py and nowhere else."""
+    spellings = {s for kind in AnnotationKind for s in (kind.value, kind.short, kind.role)}
+    found = []
+    for path in sorted((REPO / "tailor").rglob("*.py")):
+        if path == REPO / "tailor" / "enums.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in spellings:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
+    assert not found, found

@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..enums import AnnotationKind
 from ..errors import InternalFailure
 from ..files import staged_folder
 from .backbones import Backbone, Preprocess
@@ -36,6 +37,14 @@ CONFIG_FILE = "config.json"
 
 class ArtifactError(InternalFailure):
     """The folder does not hold a model this version of Tailor can load."""
+
+
+def task_of(config: dict[str, Any]) -> AnnotationKind:
+    """What a config.json's `task` says the model is (a classifier when it says nothing, as Tailor's first ones)."""
+    try:
+        return AnnotationKind.parse(str(config.get("task", AnnotationKind.CLASSIFICATION.short)))
+    except ValueError as exc:
+        raise ArtifactError(f"the model's config.json: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ class ArtifactConfig:
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "task": "classification",
+            "task": AnnotationKind.CLASSIFICATION.short,
             "class_names": list(self.class_names),
             "multilabel": self.multilabel,
             "thresholds": None if self.thresholds is None else [float(t) for t in self.thresholds],
@@ -93,7 +102,7 @@ class ArtifactConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ArtifactConfig:
-        if data.get("format") != FORMAT or data.get("task") != "classification":
+        if data.get("format") != FORMAT or task_of(data) is not AnnotationKind.CLASSIFICATION:
             raise ArtifactError(
                 f"artifact format {data.get('format')!r} ({data.get('task')!r}) is not classification format {FORMAT}: "
                 "retrain the model with this version of Tailor"

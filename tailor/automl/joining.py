@@ -33,6 +33,7 @@ import optuna
 import torch
 
 from ..coco import CocoDataset
+from ..enums import AnnotationKind
 from .backbones import available_backbones
 from .budget import BudgetLedger
 from .devices import default_device, torch_device_name
@@ -92,7 +93,7 @@ def describe(labels: Labels, folds: list[tuple[np.ndarray, np.ndarray]], backbon
              adaptations: tuple[Adaptation, ...], ledger: BudgetLedger) -> dict[str, Any]:
     """What a joining worker must agree on with the host (a JSON user attribute of the study)."""
     return {
-        "task": "classifier", "seed": seed, "backbones": sorted(backbones), "adaptations": [a.value for a in adaptations],
+        "task": AnnotationKind.CLASSIFICATION.short, "seed": seed, "backbones": sorted(backbones), "adaptations": [a.value for a in adaptations],
         "budgetSeconds": ledger.budget_seconds, "deviceFactor": ledger.factor,
         "images": len(labels.images), "classes": list(labels.class_names), "multilabel": labels.multilabel,
         "folds": [len(valid) for _, valid in folds],

@@ -6,16 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .artifact import CONFIG_FILE, ArtifactError
+from ..enums import AnnotationKind
+from .artifact import CONFIG_FILE, ArtifactError, task_of
 
 
 def load_model(directory: Path, device: Any = None, **options: Any) -> Any:
     """A Predictor (`probabilities(images)`) or a Detector (`detect(images)`); ArtifactError when neither."""
     try:
-        task = json.loads((Path(directory) / CONFIG_FILE).read_text()).get("task", "classification")
-    except (OSError, ValueError, AttributeError) as exc:
+        config = json.loads((Path(directory) / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as exc:
         raise ArtifactError(f"{Path(directory) / CONFIG_FILE} cannot be read: {exc}") from exc
-    if task == "detection":
+    if not isinstance(config, dict):
+        raise ArtifactError(f"{Path(directory) / CONFIG_FILE} is not a JSON object")
+    if task_of(config) is AnnotationKind.DETECTION:
         from .detection.detector import Detector
 
         return Detector.load(Path(directory), device, **options)

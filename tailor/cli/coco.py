@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,21 +23,16 @@ EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_FILE_MB = 512
 
 
-class KindChoice(str, Enum):
-    classification = "classification"
-    detection = "detection"
-
-
-class PurposeChoice(str, Enum):
-    training = "training"
-    evaluation = "evaluation"
+KINDS = "|".join(kind.short for kind in coco.AnnotationKind)
 
 
 @app.command()
 def validate(
     files: Annotated[list[str], typer.Argument(help="COCO files: local paths, file:// URIs or http(s) URLs.")],
-    kind: Annotated[KindChoice, typer.Option("--kind", "-k", help="The annotation kind.")],
-    purpose: Annotated[PurposeChoice, typer.Option("--purpose", "-p", help="Whose quotas apply.")] = PurposeChoice.training,
+    kind: Annotated[coco.AnnotationKind, typer.Option(
+        "--kind", "-k", parser=coco.AnnotationKind.parse, metavar=f"<{KINDS}>", help="The annotation kind.",
+    )],
+    purpose: Annotated[coco.Purpose, typer.Option("--purpose", "-p", help="Whose quotas apply.")] = coco.Purpose.TRAINING,
     check_images: Annotated[
         bool, typer.Option("--check-images", help="Open every image: decodes, format, size, declared dimensions.")
     ] = False,
@@ -52,8 +46,6 @@ def validate(
 
     Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
     """
-    annotation_kind = coco.AnnotationKind.parse(kind.value)
-    use = coco.Purpose(purpose.value)
 
     def sources() -> Iterator[coco.CocoSource | coco.Problem]:
         for name in dict.fromkeys(files):  # the same file named twice is read once
@@ -71,14 +63,14 @@ def validate(
 
     with progress_bar(disable=as_json) as progress:
         task = progress.add_task("Checking annotations", total=None)
-        report = coco.validate_coco(sources(), annotation_kind, use)
+        report = coco.validate_coco(sources(), kind, purpose)
         progress.remove_task(task)
         if check_images and report.dataset.num_images:
             task = progress.add_task("Checking images", total=report.dataset.num_images)
             found = coco.check_images(
                 report.dataset,
                 lambda url, limit: read_blob(url, max_bytes=limit, truncate=True),
-                use,
+                purpose,
                 concurrency=concurrency,
                 on_progress=lambda n: progress.advance(task, n),
             )

@@ -3,7 +3,7 @@
 Pure functions over bytes and parsed data: nothing here opens a network connection or a database. Fetching files
 and images is the caller's job (see `tailor.blobs`); `check_images` takes the fetch function as an argument.
 
-May import: tailor.errors (its exceptions' base), nothing else of Tailor (pure).
+May import: tailor.enums (the vocabulary), tailor.errors (its exceptions' base), nothing else of Tailor (pure).
 """
 
 from ._boxes import from_pycocotools, to_absolute, to_pycocotools, to_relative

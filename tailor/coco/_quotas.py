@@ -85,10 +85,9 @@ def check_category_count(count: int, kind: AnnotationKind, file: str | None) -> 
     limit = max_categories(kind)
     if count <= limit:
         return None
-    kind_name = "classifier" if kind is AnnotationKind.CLASSIFICATION else "detector"
     return Problem(
         ProblemCode.TOO_MANY_CATEGORIES, "categories",
-        f"{count:,} categories; a {kind_name} is trained and evaluated on at most {limit:,}: merge or drop categories",
+        f"{count:,} categories; a {kind.role} is trained and evaluated on at most {limit:,}: merge or drop categories",
         file,
     )
 
@@ -96,8 +95,8 @@ def check_category_count(count: int, kind: AnnotationKind, file: str | None) -> 
 def check_quotas(dataset: CocoDataset, purpose: Purpose) -> list[Problem]:
     """The limits of API.md's quota table for this dataset's kind and `purpose`."""
     quota = quota_for(dataset.kind, purpose)
-    kind_name = "classifier" if dataset.kind is AnnotationKind.CLASSIFICATION else "detector"
-    for_what = f"{purpose.value} a {kind_name}" if purpose is Purpose.TRAINING else f"{purpose.value} of a {kind_name}"
+    role = dataset.kind.role
+    for_what = f"{purpose.value} a {role}" if purpose is Purpose.TRAINING else f"{purpose.value} of a {role}"
     whole_file = dataset.sources[0] if len(dataset.sources) == 1 else None
     problems: list[Problem] = []
 

@@ -27,7 +27,7 @@ plots and a page.
 
 Pure: no network, database or queue here; the caller fetches the thumbnails and says where the folder is.
 
-May import: tailor.files (writes whole or not at all), nothing else of Tailor.
+May import: tailor.enums (the vocabulary), tailor.files (writes whole or not at all), nothing else of Tailor.
 """
 
 from ._coco_evaluation import evaluate as evaluate_detections

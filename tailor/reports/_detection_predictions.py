@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..enums import AnnotationKind
 from ._coco_evaluation import CocoEvaluation, evaluate
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value, so identity is the only equality
 class DetectionPredictions:
+    kind: ClassVar[AnnotationKind] = AnnotationKind.DETECTION
     class_names: tuple[str, ...]  # 1 or more classes (a detector may have a single class)
     image_names: tuple[str, ...]  # one per image: its file_name or URL, shown in the report
     image_sizes: tuple[tuple[int, int], ...]  # (width, height) of each image: the frame its boxes are in

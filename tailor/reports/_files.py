@@ -82,7 +82,7 @@ def _write_contents(
 ) -> dict:
     header = {
         "reportVersion": REPORT_VERSION,
-        "kind": "detector" if isinstance(predictions, DetectionPredictions) else "classifier",
+        "kind": predictions.kind.role,
         "title": str(title),
         "details": {str(key): str(value) for key, value in details.items()},
         "performance": _data.plain_json(performance),

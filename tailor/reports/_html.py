@@ -14,6 +14,8 @@ from typing import Any
 
 import jinja2
 
+from ..enums import AnnotationKind
+
 # The summary's known figures, in this order, with how each reads best; other scalar entries follow as they come.
 _SUMMARY_LABELS = {
     "accuracyTop1": ("Top-1 accuracy", "percent"),
@@ -181,12 +183,13 @@ def _listed(items: list[str]) -> str:
 
 
 _ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.DictLoader({"frame": _FRAME, "classifier": _CLASSIFIER, "detector": _DETECTOR}),
+    loader=jinja2.DictLoader({"frame": _FRAME, AnnotationKind.CLASSIFICATION.role: _CLASSIFIER,
+                              AnnotationKind.DETECTION.role: _DETECTOR}),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
 )
 _ENVIRONMENT.filters["number"] = _number
 _ENVIRONMENT.filters["listed"] = _listed
-_PAGES = {kind: _ENVIRONMENT.get_template(kind) for kind in ("classifier", "detector")}
+_PAGES = {kind: _ENVIRONMENT.get_template(kind.role) for kind in AnnotationKind}
 
 
 def render_html(report: Mapping[str, Any], folder: Path) -> str:
@@ -194,7 +197,7 @@ def render_html(report: Mapping[str, Any], folder: Path) -> str:
     folder = Path(folder)
     plots = [{"title": plot["title"], "uri": _data_uri(folder, plot["file"])} for plot in report["plots"]]
     # A report written before reports had a kind is a classifier's.
-    if report.get("kind", "classifier") == "detector":
+    if AnnotationKind.parse(report.get("kind", AnnotationKind.CLASSIFICATION.role)) is AnnotationKind.DETECTION:
         return _render_detector(report, folder, plots)
     wrong = [
         {
@@ -208,7 +211,7 @@ def render_html(report: Mapping[str, Any], folder: Path) -> str:
         }
         for row in report["mostConfidentlyWrong"]
     ]
-    return _PAGES["classifier"].render(
+    return _PAGES[AnnotationKind.CLASSIFICATION].render(
         report=report, summary=_summary(report["performance"]), plots=plots, wrong=wrong, accuracies=_accuracies(report)
     )
 
@@ -225,7 +228,7 @@ def _render_detector(report: Mapping[str, Any], folder: Path, plots: list[dict[s
         }
         for row in report["worst"]
     ]
-    return _PAGES["detector"].render(report=report, summary=_summary(report["performance"]), plots=plots, worst=worst)
+    return _PAGES[AnnotationKind.DETECTION].render(report=report, summary=_summary(report["performance"]), plots=plots, worst=worst)
 
 
 def _summary(performance: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
+
+from ..enums import AnnotationKind
 
 DEFAULT_THRESHOLD = 0.5  # the decision threshold of a multilabel tag when none is given, as in automl/metrics.py
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value, so identity is the only equality
 class Predictions:
+    kind: ClassVar[AnnotationKind] = AnnotationKind.CLASSIFICATION
     class_names: tuple[str, ...]
     multilabel: bool
     scores: np.ndarray  # (n, C) float probabilities: softmax rows, or independent per-tag sigmoids when multilabel

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..enums import AnnotationKind
 from ..files import write_whole
 from ._detection_predictions import DetectionPredictions
 from ._predictions import Predictions
@@ -19,7 +20,7 @@ def save_predictions(path: Path, predictions: Predictions | DetectionPredictions
     """Written atomically (a temporary file renamed into place)."""
     if isinstance(predictions, DetectionPredictions):
         body = {
-            "kind": "detector", "classNames": list(predictions.class_names),
+            "kind": predictions.kind.role, "classNames": list(predictions.class_names),
             "imageNames": list(predictions.image_names), "imageSizes": [list(s) for s in predictions.image_sizes],
             "trueBoxes": [b.tolist() for b in predictions.true_boxes],
             "trueLabels": [x.tolist() for x in predictions.true_labels],
@@ -28,7 +29,7 @@ def save_predictions(path: Path, predictions: Predictions | DetectionPredictions
         }
     else:
         body = {
-            "kind": "classifier", "classNames": list(predictions.class_names), "multilabel": predictions.multilabel,
+            "kind": predictions.kind.role, "classNames": list(predictions.class_names), "multilabel": predictions.multilabel,
             "imageNames": list(predictions.image_names), "scores": predictions.scores.tolist(),
             "targets": np.asarray(predictions.targets).tolist(),
             "thresholds": list(predictions.thresholds) if predictions.thresholds is not None else None,
@@ -44,7 +45,7 @@ def load_predictions(path: Path) -> Predictions | DetectionPredictions:
 def parse_predictions(data: bytes) -> Predictions | DetectionPredictions:
     """What `save_predictions` wrote, read from its bytes (kept in Tailor's storage, say)."""
     body = json.loads(data)
-    if body["kind"] == "detector":
+    if AnnotationKind.parse(body["kind"]) is AnnotationKind.DETECTION:
         return DetectionPredictions(
             class_names=tuple(body["classNames"]), image_names=tuple(body["imageNames"]),
             image_sizes=tuple(tuple(s) for s in body["imageSizes"]),

@@ -21,8 +21,9 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 from torchvision.models.detection import FCOS
 
+from ...enums import AnnotationKind
 from ...files import staged_folder
-from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError
+from ..artifact import CONFIG_FILE, FORMAT, WEIGHTS_FILE, ArtifactError, task_of
 from ..backbones import BACKBONES, Backbone, Preprocess, WeightsSource
 from ..devices import autocast, default_device, onto
 from ..inputs import boxes_on_image, detector_input
@@ -48,7 +49,7 @@ class DetectorConfig:
     std: tuple[float, float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "task": "detection", "class_names": list(self.class_names),
+        return {"format": FORMAT, "task": AnnotationKind.DETECTION.short, "class_names": list(self.class_names),
                 "backbone": self.backbone, "timm_name": self.timm_name, "mean": self.mean, "std": self.std,
                 "min_size": self.min_size, "max_size": self.max_size, "score_floor": self.score_floor,
                 "recipe": self.recipe, "search": self.search}
@@ -62,7 +63,7 @@ class DetectorConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DetectorConfig:
-        if data.get("format") != FORMAT or data.get("task") != "detection":
+        if data.get("format") != FORMAT or task_of(data) is not AnnotationKind.DETECTION:
             raise ArtifactError(f"not a detector of format {FORMAT}: format {data.get('format')}, task {data.get('task')}")
         mean, std = data.get("mean"), data.get("std")
         return cls(tuple(data["class_names"]), data["backbone"], data["timm_name"], int(data["min_size"]),

@@ -33,7 +33,7 @@ import numpy as np
 import optuna
 import torch
 
-from ...enums import FailureCode
+from ...enums import AnnotationKind, FailureCode
 from ...reports import worst_detected
 from ..backbones import Backbone, available_backbones
 from ..budget import BudgetExhausted, BudgetLedger
@@ -309,7 +309,7 @@ class _Training:
             log.info("the exploration is too small to share: it runs on this worker alone")
             return None
         setup = {
-            "task": "detector", "seed": request.seed, "backbones": sorted(self.backbones),
+            "task": AnnotationKind.DETECTION.short, "seed": request.seed, "backbones": sorted(self.backbones),
             "first": {**self._params(first), "epochs": first.epochs, "batch_size": first.batch_size},
             "keepLast": self.keep_last, "images": len(self.images), "classes": list(self.class_names),
             "train": len(self.train), "budgetSeconds": request.budget_seconds, "deviceFactor": self.ledger.factor,
