@@ -73,7 +73,7 @@ class TextFormatter(logging.Formatter):
         try:
             return super().format(record)
         finally:
-            del record.request
+            delattr(record, "request")  # LogRecord's stub lets any attribute be set, but not deleted
 
 
 def logging_config(log_format: str = "json", level: str = "INFO") -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from typing import cast
 from urllib.parse import urlsplit
 
 from ..errors import BlobRefused, BlobUnreachable, BlobUnsupported
@@ -97,7 +98,8 @@ def _resolve(host_port: HostPort, name: str) -> list[IPAddress]:
     except (socket.gaierror, UnicodeError) as exc:
         raise BlobUnreachable(name, f"cannot resolve the host {host_port.host!r} ({exc})") from None
     addresses = [
-        ip_address(sockaddr[0].split("%", 1)[0])  # drop an IPv6 scope ("fe80::1%eth0")
+        # The host is a str (the stub's int is for a Python built without IPv6); drop an IPv6 scope ("fe80::1%eth0").
+        ip_address(cast(str, sockaddr[0]).split("%", 1)[0])
         for family, _, _, _, sockaddr in found
         if family in (socket.AF_INET, socket.AF_INET6)
     ]

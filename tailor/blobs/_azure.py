@@ -70,8 +70,10 @@ class AzureReader:
 def retry_policy(retries: int, backoff_s: float) -> ExponentialRetry:
     # The SDK retries connection failures, timeouts and 408/429/5xx answers, never other 4xx; its default backoff
     # starts at 15 s, too long for a request a user waits on.
+    # The SDK annotates the backoff and the jitter as int seconds, but computes with them as floats.
     return ExponentialRetry(
-        initial_backoff=backoff_s, increment_base=2, retry_total=retries, random_jitter_range=backoff_s
+        increment_base=2, retry_total=retries,
+        initial_backoff=backoff_s, random_jitter_range=backoff_s,  # type: ignore[arg-type]
     )
 
 
@@ -94,7 +96,9 @@ def _translate_response_error(exc: HttpResponseError, shown: str, anonymous: boo
     if status is None and isinstance(exc, ClientAuthenticationError):  # no answer: getting a token failed
         reason = redacted(exc.message)
         return BlobAccessDenied(shown, f"the server's Azure credential could not get a token ({reason})")
-    code = str(getattr(exc.error_code, "value", exc.error_code) or "")  # sometimes a StorageErrorCode enum
+    # Sometimes a StorageErrorCode enum. The storage SDK sets error_code on every error it raises; azure-core's
+    # HttpResponseError does not declare it.
+    code = str(getattr(exc.error_code, "value", exc.error_code) or "")  # type: ignore[attr-defined]
     code_shown = f", {code}" if code else ""
     if status == 404 and code not in _MISSING_CODES and anonymous:
         # Azure answers an anonymous read of a private container with a bare 404 (ResourceNotFound), so as not to

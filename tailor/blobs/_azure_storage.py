@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import (
@@ -23,7 +24,6 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.rest import HttpResponse
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from ..errors import BlobAccessDenied, BlobNotFound, BlobUnreachable
@@ -33,6 +33,10 @@ from ._credentials import Credential, ambient_credential, ambient_identity_confi
 from ._keys import ROOT_URI, check_key, check_prefix, own_uri
 from ._locations import shown as redacted
 from ._storage_accounts import CONNECTION_STRING_SETTING, parse_connection_string
+
+if TYPE_CHECKING:
+    # What delete_blobs yields, as the SDK annotates it (the legacy transport's response, not azure.core.rest's).
+    from azure.core.pipeline.transport import HttpResponse
 
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 _RETRY_BACKOFF_S = 0.5
@@ -235,7 +239,7 @@ def _check_container(container: str) -> None:
         )
 
 
-def _options(timeout_s: float, retries: int) -> dict[str, object]:
+def _options(timeout_s: float, retries: int) -> dict[str, Any]:
     return {
         "retry_policy": retry_policy(retries, _RETRY_BACKOFF_S),
         "connection_timeout": timeout_s,
@@ -248,4 +252,6 @@ def _uri(key: str) -> str:
 
 
 def _code(exc: HttpResponseError) -> str:
-    return str(getattr(exc.error_code, "value", exc.error_code) or "")  # sometimes a StorageErrorCode enum
+    # Sometimes a StorageErrorCode enum. The storage SDK sets error_code on every error it raises; azure-core's
+    # HttpResponseError does not declare it.
+    return str(getattr(exc.error_code, "value", exc.error_code) or "")  # type: ignore[attr-defined]

@@ -41,8 +41,8 @@ def parse_connection_string(text: str) -> StorageAccount:
             values[key.strip().lower()] = value.strip()
     if values.get("usedevelopmentstorage", "").lower() == "true":
         proxy = values.get("developmentstorageproxyuri")
-        endpoint = f"{proxy.rstrip('/')}/{AZURITE_ACCOUNT}" if proxy else _AZURITE_ENDPOINT
-        return StorageAccount(AZURITE_ACCOUNT, endpoint, AZURITE_KEY)
+        azurite = f"{proxy.rstrip('/')}/{AZURITE_ACCOUNT}" if proxy else _AZURITE_ENDPOINT
+        return StorageAccount(AZURITE_ACCOUNT, azurite, AZURITE_KEY)
     name = values.get("accountname")
     endpoint = values.get("blobendpoint")
     if not endpoint and name:
@@ -52,7 +52,7 @@ def parse_connection_string(text: str) -> StorageAccount:
         raise ValueError(f"{CONNECTION_STRING_SETTING} names neither an AccountName nor a BlobEndpoint")
     if urlsplit(endpoint).scheme.lower() not in ("http", "https") or not urlsplit(endpoint).hostname:
         raise ValueError(f"{CONNECTION_STRING_SETTING}: BlobEndpoint is not an http(s) URL")
-    key = values.get("accountkey") or None
-    if key and not name:
+    account_key = values.get("accountkey") or None
+    if account_key and not name:
         raise ValueError(f"{CONNECTION_STRING_SETTING} has an AccountKey but no AccountName")
-    return StorageAccount(name, endpoint.rstrip("/"), key, values.get("sharedaccesssignature") or None)
+    return StorageAccount(name, endpoint.rstrip("/"), account_key, values.get("sharedaccesssignature") or None)

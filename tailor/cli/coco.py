@@ -118,7 +118,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(EXIT_USAGE)
 
 
-def _size(n: int | None) -> str:
+def _size(n: float | None) -> str:
     if n is None:
         return "too large"
     for unit in ("bytes", "KB", "MB", "GB"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypedDict
 
 import numpy as np
 
@@ -17,6 +18,13 @@ from ._problems import Problem, ProblemCode
 from ._structure import AnnotationColumns, CategoryColumns, ImageColumns
 
 IMBALANCE_RATIO = 10  # warn when the largest category has more than 10x the images of the smallest
+
+
+class DatasetStats(TypedDict):
+    images: int
+    categories: int
+    annotations: int
+    imagesPerCategory: dict[str, int]  # camelCase: the key as the reports spell it
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +96,7 @@ class CocoDataset:
         source, position = self.category_origins[index]
         return self.sources[source], f"categories[{position}]"
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> DatasetStats:
         per_category = self.images_per_category()
         return {
             "images": self.num_images,

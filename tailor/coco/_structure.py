@@ -69,7 +69,7 @@ def _gather(section: Section, out: Collector, cls: type[C], check_chunk: Callabl
     out.offset = 0
     if not parts:
         parts.append(check_chunk([]))
-    joined = {}
+    joined: dict[str, Any] = {}
     for name in cls.__slots__:
         values = [getattr(p, name) for p in parts]
         if values[0] is None:

@@ -116,7 +116,8 @@ class Batcher(Generic[M, X, Y]):
                 if ready >= self._max_batch or not expected or left <= 0 or self._stopping:
                     break
                 self._cond.wait(left)
-            batch, rest = [], deque()
+            batch: list[_Job[M, X, Y]] = []
+            rest: deque[_Job[M, X, Y]] = deque()
             for job in self._jobs:
                 (batch if job.model is model and len(batch) < self._max_batch else rest).append(job)
             self._jobs = rest

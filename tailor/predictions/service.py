@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio.to_thread
 
@@ -169,7 +169,7 @@ class PredictionService:
         predictor = None if model is None or isinstance(image, ImageUrl) else self.cache.loaded(_key(model))
         if model is None or predictor is None:  # (model too: for the type checker)
             return None
-        future = self.batcher.submit(predictor, image)
+        future = self.batcher.submit(predictor, cast(bytes, image))  # an ImageUrl has no predictor here
         with self._used_lock:
             self._used[model.name] = datetime.now(UTC)
         return predictor, future

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Engine, Select, delete, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, Select, delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._tables import Base
@@ -54,10 +54,11 @@ def compare_and_set(
     statement; False when none matched. `where` holds what the caller read (a status, an attempt, an eTag), so that a
     change made in between makes the write miss instead of being overwritten."""
     statement = delete(table) if values is DELETE else update(table).values(**values)
-    return session.execute(statement.where(where)).rowcount > 0
+    # An UPDATE or a DELETE runs through a cursor: its result has a rowcount, which Session.execute's type omits.
+    return cast(CursorResult, session.execute(statement.where(where))).rowcount > 0
 
 
-def page(session: Session, query: Select[tuple[R]], skip: int, top: int, record: Callable[[R], T]) -> Page[T]:
+def page(session: Session, query: Select[R], skip: int, top: int, record: Callable[[R], T]) -> Page[T]:
     """Records `skip` to `skip + top` of `query` (which sets the order); one row more than asked says whether more
     follow."""
     rows = session.scalars(query.offset(skip).limit(top + 1)).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # for the annotations that follow a method named `list`, which hides the builtin there
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
@@ -48,7 +49,7 @@ class EvaluationRecords:
         with self._db.session() as session:
             return page(session, query, skip, top, _evaluation)
 
-    def unfinished(self) -> list[tuple[str, str]]:
+    def unfinished(self) -> builtins.list[tuple[str, str]]:
         """(model, evaluation) of every evaluation not yet succeeded or failed, oldest first."""
         with self._db.session() as session:
             rows = session.execute(
@@ -57,7 +58,7 @@ class EvaluationRecords:
             ).all()
             return [(model, name) for model, name in rows]
 
-    def active_of(self, model_name: str) -> list[str]:
+    def active_of(self, model_name: str) -> builtins.list[str]:
         """Names of the model's evaluations not yet succeeded or failed, oldest first."""
         with self._db.session() as session:
             return list(session.scalars(
@@ -89,7 +90,9 @@ class EvaluationRecords:
         with self._db.session() as session:
             if not compare_and_set(session, EvaluationRow, condition, values):
                 return None
-            return _evaluation(session.scalar(_one(model_name, name)))
+            row = session.scalar(_one(model_name, name))
+            assert row is not None  # the write above matched it, in this transaction
+            return _evaluation(row)
 
     def delete(self, model_name: str, name: str, expected_status: EvaluationStatus) -> None:
         """Only while it is still `expected_status`."""
@@ -103,7 +106,7 @@ def _key(model_name: str, name: str) -> ColumnElement[bool]:
     return (EvaluationRow.model_name == model_name) & (EvaluationRow.name == name)
 
 
-def _one(model_name: str, name: str) -> Select[tuple[EvaluationRow]]:
+def _one(model_name: str, name: str) -> Select[EvaluationRow]:
     return select(EvaluationRow).where(_key(model_name, name))
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -53,7 +53,7 @@ def upgrade(engine: Engine, secrets: SecretBox | None = None) -> None:
     `secrets` is for the revisions that seal what was stored in plain text (0003)."""
     heads = set(_script().get_heads())
     if _sqlite_file(engine):
-        _switch_to_wal(engine.url.database)
+        _switch_to_wal(cast(str, engine.url.database))  # _sqlite_file saw that it names a file
     with engine.connect() as connection:
         if set(_current(connection)) == heads:
             return

@@ -4,6 +4,7 @@ another one has replaced (its worker lost its lease but still runs) can never ov
 
 from __future__ import annotations
 
+import builtins  # for the annotations that follow a method named `list`, which hides the builtin there
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,7 @@ class ModelRecords:
             total = session.scalar(select(func.sum(ModelRow.budget_hours)).where(ModelRow.owner == owner))
             return float(total or 0.0)
 
-    def names_in(self, statuses: Iterable[ModelStatus]) -> list[str]:
+    def names_in(self, statuses: Iterable[ModelStatus]) -> builtins.list[str]:
         with self._db.session() as session:
             wanted = [s.value for s in statuses]
             return list(session.scalars(select(ModelRow.name).where(ModelRow.status.in_(wanted)).order_by(ModelRow.id)))
@@ -90,7 +91,9 @@ class ModelRecords:
         with self._db.session() as session:
             if not compare_and_set(session, ModelRow, condition, values):
                 return None
-            return _model(session.scalar(select(ModelRow).where(ModelRow.name == name)))
+            row = session.scalar(select(ModelRow).where(ModelRow.name == name))
+            assert row is not None  # the write above matched it, in this transaction
+            return _model(row)
 
     def update(self, name: str, *, attempt: int, **changes: Any) -> bool:
         """Columns that are not the status (progress, the attempt's bill so far), written by the attempt that runs:
@@ -147,7 +150,7 @@ class ModelRecords:
                 elif utc(row.last_used_at) < last_used[name]:
                     row.last_used_at = last_used[name]
 
-    def recently_used(self, limit: int) -> list[Model]:
+    def recently_used(self, limit: int) -> builtins.list[Model]:
         """Succeeded models, the most recently used first (then the most recently trained)."""
         with self._db.session() as session:
             rows = session.execute(
@@ -159,7 +162,7 @@ class ModelRecords:
             ).all()
             return [_model(row) for row, _ in rows]
 
-    def updated_since(self, status: ModelStatus, since: datetime | None) -> list[Model]:
+    def updated_since(self, status: ModelStatus, since: datetime | None) -> builtins.list[Model]:
         """Models in `status` changed after `since` (all of them when None), oldest change first."""
         with self._db.session() as session:
             query = select(ModelRow).where(ModelRow.status == status.value)

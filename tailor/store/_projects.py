@@ -7,9 +7,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -279,8 +279,10 @@ class ProjectRecords:
     def delete_regions(self, project_id: str, region_ids: Sequence[str]) -> int:
         with self._db.session() as session:
             owned = select(ImageRow.id).where(ImageRow.project_id == project_id)
-            done = session.execute(delete(RegionRow).where(RegionRow.id.in_(list(region_ids)),
-                                                           RegionRow.image_id.in_(owned)))
+            # A DELETE's result is a CursorResult, with a rowcount, which Session.execute's type omits.
+            done = cast(CursorResult, session.execute(
+                delete(RegionRow).where(RegionRow.id.in_(list(region_ids)), RegionRow.image_id.in_(owned))
+            ))
             self._touch(session, project_id)
             return done.rowcount
 
@@ -421,8 +423,9 @@ class ProjectRecords:
 
     def delete_iteration(self, project_id: str, iteration_id: str) -> None:
         with self._db.session() as session:
-            done = session.execute(delete(IterationRow).where(IterationRow.id == iteration_id,
-                                                              IterationRow.project_id == project_id))
+            done = cast(CursorResult, session.execute(  # a CursorResult, as in delete_regions
+                delete(IterationRow).where(IterationRow.id == iteration_id, IterationRow.project_id == project_id)
+            ))
             if done.rowcount == 0:
                 raise NotFound("iteration", iteration_id)
 

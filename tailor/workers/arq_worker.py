@@ -22,7 +22,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -93,7 +93,8 @@ async def join_training(ctx: dict[str, Any], model_name: str, attempt: int, stud
     renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
     running = asyncio.ensure_future(asyncio.to_thread(
         run_join, model_name, attempt, study_name, context, stop,
-        lambda: _others_waiting(settings.redis_url, settings.queue_name),
+        # A worker runs only with TAILOR_REDIS_URL set (`worker` refuses to start without it).
+        lambda: _others_waiting(cast(str, settings.redis_url), settings.queue_name),
     ))
     try:
         await asyncio.wait({running})
@@ -130,7 +131,8 @@ async def _run(
     store = ctx["tailor"].store
     if ctx["job_try"] > MAX_TRIES:
         why = f"it did not end in any of its {MAX_TRIES} tries (its worker died, or it failed before it ended)"
-        return await _give_up(store, model_name, evaluation_name, why)
+        await _give_up(store, model_name, evaluation_name, why)
+        return None
     stop = threading.Event()
     renewing = asyncio.create_task(_renew_claim(ctx["redis"], ctx["job_id"]))
     running = asyncio.ensure_future(asyncio.to_thread(job, stop))
@@ -147,7 +149,8 @@ async def _run(
         renewing.cancel()
     if not done:
         stop.set()  # a training stops at its next step; it finds itself given up and writes nothing
-        return await _give_up(store, model_name, evaluation_name, f"it ran past its time limit of {timeout / 3600:g} h")
+        await _give_up(store, model_name, evaluation_name, f"it ran past its time limit of {timeout / 3600:g} h")
+        return None
     try:
         return running.result()
     except Exception:
@@ -273,7 +276,8 @@ class ArqQueue:
     def queued(self) -> int:
         """Jobs in Redis that no worker has started yet (/metrics): arq keeps a job in its queue's sorted set until
         it ends, and marks the started ones with an in-progress key."""
-        url, queue_name = self._settings.redis_url, self._settings.queue_name
+        # An ArqQueue is made only when TAILOR_REDIS_URL is set (tailor.api.app).
+        url, queue_name = cast(str, self._settings.redis_url), self._settings.queue_name
         with Redis.from_url(url, socket_timeout=_PROBE_TIMEOUT_S, socket_connect_timeout=_PROBE_TIMEOUT_S) as redis:
             job_ids = [job_id.decode() for job_id in redis.zrange(queue_name, 0, -1)]
             started = redis.exists(*(in_progress_key_prefix + job_id for job_id in job_ids)) if job_ids else 0
@@ -304,7 +308,7 @@ class ArqQueue:
     def _send(self, function: str, job_id: str, args: tuple[str, ...]) -> None:
         if self._pool is None:
             # No retries here: the requeuer tries again, and the API does not wait for Redis to start.
-            redis_settings = RedisSettings.from_dsn(self._settings.redis_url)
+            redis_settings = RedisSettings.from_dsn(cast(str, self._settings.redis_url))  # set, as in `queued`
             self._pool = self._call(create_pool(
                 redis_settings, retry=redis_settings.conn_retries, default_queue_name=self._settings.queue_name
             ))
