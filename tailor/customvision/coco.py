@@ -71,10 +71,11 @@ class CocoImporter:
         project = self._projects.get(project_id)
         kind = project.domain.type.annotation_kind
         if isinstance(source, str):
+            uri = source
             try:
-                source = self._read(source, self.max_file_bytes)
+                source = self._read(uri, self.max_file_bytes)
             except BlobError as exc:
-                raise InvalidCoco([unreadable_file(source, exc)]) from None
+                raise InvalidCoco([unreadable_file(uri, exc)]) from None
         if len(source.data) > self.max_file_bytes:
             raise InvalidCoco([Problem(ProblemCode.FILE_TOO_LARGE, "$", f"the file is over the "
                                        f"{self.max_file_bytes // (1024 * 1024)} MB limit", source.name)])

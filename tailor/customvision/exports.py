@@ -15,6 +15,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from ..blobs import Storage
 from ..errors import SecretUnreadable
@@ -26,6 +27,7 @@ from .iterations import IterationService, IterationView, model_name_of
 
 DOWNLOAD_TTL_S = 24 * 3600
 FLAVORS = ("ONNX10", "ONNX12")  # the ONNX flavors the SDK names; both are served the same file (opset 17)
+_DateTime = tuple[int, int, int, int, int, int]  # a zip entry's date_time
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class IterationExports:
                  "expires": int(self._clock()) + DOWNLOAD_TTL_S}
         return ExportView(ExportPlatform.ONNX, ExportStatus.DONE, self._secrets.seal(json.dumps(claim)), flavor)
 
-    def _opened(self, token: str) -> tuple[str, str, tuple[int, ...]]:
+    def _opened(self, token: str) -> tuple[str, str, _DateTime]:
         expired = CustomVisionError(ErrorCode.NOT_FOUND,
                                     "this download link is not valid or has expired: list the iteration's exports "
                                     "(get_exports) for a fresh one")
@@ -103,7 +105,8 @@ class IterationExports:
             claim = json.loads(self._secrets.open(token, "the download link"))
             if claim["expires"] < self._clock():
                 raise expired
-            return str(claim["model"]), str(claim["name"]), tuple(int(x) for x in claim["trained"])
+            # the claim was sealed by `_view`, with the six numbers of a zip entry's date
+            return str(claim["model"]), str(claim["name"]), cast(_DateTime, tuple(int(x) for x in claim["trained"]))
         except CustomVisionError:
             raise
         except (SecretUnreadable, ValueError, KeyError, TypeError):  # no key opens it, or it is not our claim

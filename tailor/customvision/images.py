@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PIL import Image
 
@@ -169,7 +169,8 @@ class ImageService:
                 room -= 1
         self._store_files(project, prepared)
         ready = [item for item in prepared if item.status is ImageCreateStatus.OK and item.new is not None]
-        stored = iter(self._records.add_images(project.id, [item.new for item in ready]) if ready else [])
+        stored = iter(self._records.add_images(project.id, [cast(NewImage, item.new) for item in ready])
+                      if ready else [])
         results = []
         for item in prepared:
             if item.status is not ImageCreateStatus.OK:
@@ -331,7 +332,8 @@ class ImageService:
         self._check_owned(project, [i for i, _ in pairs], [t for _, t in pairs])
         images = {image.id: image for image in self._records.get_images(project.id, [i for i, _ in pairs])}
         room = {i: MAX_TAGS_PER_IMAGE - len(image.tags) for i, image in images.items()}
-        allowed, exceeded = [], []
+        allowed: list[tuple[str, str]] = []
+        exceeded: list[tuple[str, str]] = []
         for pair in pairs:
             (allowed if room[pair[0]] > 0 else exceeded).append(pair)
             room[pair[0]] -= 1
@@ -350,7 +352,8 @@ class ImageService:
         self._check_owned(project, [i for i, _ in entries], [box.tag_id for _, box in entries])
         _check_boxes([box for _, box in entries], "regions")
         counts = self._records.region_counts([i for i, _ in entries])
-        allowed, exceeded = [], []
+        allowed: list[tuple[str, BoxIn]] = []
+        exceeded: list[tuple[str, BoxIn]] = []
         for entry in entries:
             used = counts.get(entry[0], 0)
             (allowed if used < MAX_REGIONS_PER_IMAGE else exceeded).append(entry)

@@ -3,6 +3,7 @@ uniqueness and limits). The API translates the wire; the store keeps the records
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ class ProjectService:
         except AlreadyExists:
             raise tag_name_taken(name) from None
 
-    def tags(self, project_id: str) -> list[Tag]:
+    def tags(self, project_id: str) -> builtins.list[Tag]:  # `list` here would be the method above
         return self._records.list_tags(self.get(project_id).id)
 
     def tag(self, project_id: str, tag_id: str) -> Tag:

@@ -17,6 +17,7 @@ from .records import Project, StoredImage, Tag
 # Tailor's own minimum, as Image Analysis had: AutoML holds images out to measure, and needs two of a tag for that.
 # Custom Vision asked for 5 (classification) and 15 (detection).
 MIN_IMAGES_PER_TAG = 2
+_Mark = tuple[str, tuple[float, float, float, float] | None]  # a tag on an image, with its box when detecting
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,10 @@ def snapshot(project: Project, tags: Sequence[Tag], images: Sequence[StoredImage
     if kind is AnnotationKind.DETECTION:
         chosen = [t for t in chosen if t.type is not TagType.NEGATIVE]  # a negative image is one without boxes
     ids = {t.id for t in chosen}
-    uses = Counter()
-    usable: list[tuple[StoredImage, list[tuple[str, tuple[float, float, float, float] | None]]]] = []
+    uses: Counter[str] = Counter()
+    usable: list[tuple[StoredImage, list[_Mark]]] = []
     for image in images:
+        marks: list[_Mark]
         if kind is AnnotationKind.DETECTION:
             marks = [(r.tag_id, (r.left, r.top, r.width, r.height)) for r in image.regions if r.tag_id in ids]
             negative = not image.regions and any(t.tag_id in negative_ids for t in image.tags)
@@ -59,7 +61,8 @@ def snapshot(project: Project, tags: Sequence[Tag], images: Sequence[StoredImage
     _check(project, kind, chosen, uses, usable)
     categories = [t for t in chosen if uses[t.id] > 0]
     number = {t.id: k + 1 for k, t in enumerate(categories)}
-    coco_images, annotations = [], []
+    coco_images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for k, (image, marks) in enumerate(usable, start=1):
         coco_images.append({"id": k, "file_name": f"{image.id}.{image.format}", "absolute_url": uri_of(image),
                             "width": image.width, "height": image.height})

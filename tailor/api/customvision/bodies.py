@@ -6,6 +6,8 @@ without a filename into text and caps it at 1 MB, which would corrupt or refuse 
 
 from __future__ import annotations
 
+from typing import TypedDict, TypeVar
+
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -14,6 +16,7 @@ from ...customvision.codes import ErrorCode
 from ...customvision.errors import CustomVisionError
 
 MULTIPART_SLACK = 64 * 1024  # the part headers and boundaries around the image
+Body = TypeVar("Body", bound=BaseModel)
 
 
 async def read_limited(request: Request, limit: int, what: str, slack: int = 0) -> bytes:
@@ -49,7 +52,7 @@ async def image_body(request: Request, max_image_bytes: int) -> bytes:
     return image
 
 
-def parse_json(body: bytes, model: type[BaseModel]) -> BaseModel:
+def parse_json(body: bytes, model: type[Body]) -> Body:
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as invalid:
@@ -59,9 +62,16 @@ def parse_json(body: bytes, model: type[BaseModel]) -> BaseModel:
                                 if where else f"the JSON body is not valid: {first.get('msg')}") from None
 
 
+class _PartState(TypedDict):
+    field: bytearray
+    value: bytearray
+    disposition: bytes
+    data: bytearray
+
+
 def _image_part(body: bytes, boundary: bytes) -> bytes:
     parts: list[tuple[bytes, bytes]] = []  # (the part's name, its bytes)
-    state = {"field": bytearray(), "value": bytearray(), "disposition": b"", "data": bytearray()}
+    state: _PartState = {"field": bytearray(), "value": bytearray(), "disposition": b"", "data": bytearray()}
 
     def on_part_begin() -> None:
         state["disposition"], state["data"] = b"", bytearray()

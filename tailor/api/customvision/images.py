@@ -142,7 +142,7 @@ async def import_coco(
         images_added=summary.images_added, duplicates_skipped=summary.duplicates_skipped,
         tags_created=list(summary.tags_created), tags_reused=list(summary.tags_reused),
         image_tags_added=summary.tagged, regions_added=summary.regions,
-        warnings=[CocoProblemOut(**p.to_dict()) for p in summary.warnings],
+        warnings=[CocoProblemOut.model_validate(p.to_dict()) for p in summary.warnings],
     )
 
 
