@@ -212,7 +212,8 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, InternalFailure):  # Tailor's own failure, not the request's: as any unexpected error
             return await _unexpected(request, exc)
         if is_custom_vision(request.url.path):
-            return custom_vision.from_domain(exc)
+            answer = custom_vision.from_domain(exc)
+            return answer if answer is not None else await _unexpected(request, exc)
         return from_domain(exc).response()
 
     @app.exception_handler(RequestValidationError)
