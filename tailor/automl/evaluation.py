@@ -16,7 +16,7 @@ from PIL import Image
 
 from ..coco import CocoDataset
 from ..enums import EvaluationFailureCode
-from ..reports import Predictions, most_confidently_wrong
+from ..reports import DetectionPredictions, Predictions, most_confidently_wrong
 from .artifact import ArtifactError
 from .failures import EvaluationFailed, TrainingFailed
 from .images import Fetch, load_images, thumbnail
@@ -29,7 +29,7 @@ BATCH = 32  # images decoded to tensors at once: bounds the memory of a large te
 @dataclass(frozen=True)
 class Measured:
     performance: dict[str, Any]
-    predictions: Predictions
+    predictions: Predictions | DetectionPredictions  # a classifier's or a detector's
     thumbnails: dict[int, Image.Image]  # of the most confidently wrong rows, for the report
     skipped: dict[str, int]  # why images were left out, and how many: {"unlabelled": n, "unknownCategories": m}
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -154,16 +154,18 @@ def _example_size(min_size: int, max_size: int) -> tuple[int, int]:
 
 def _check(model: Any, path: Path) -> None:
     """Run the file with ONNX Runtime on pictures unlike the trace's (other sizes, for a detector) and compare."""
-    from .runtime import load_onnx
+    from .runtime import OnnxClassifier, OnnxDetector, load_onnx
 
-    onnx_model = load_onnx(path)
+    onnx_model = load_onnx(path)  # of the model's kind: the file was just exported from it
     pictures = [sample_picture(320, 240, seed=0), sample_picture(200, 300, seed=1)]
     if hasattr(model, "detect"):
-        for ours, theirs in zip(model.detect(pictures), onnx_model.detect(pictures)):
+        for ours, theirs in zip(model.detect(pictures), cast(OnnxDetector, onnx_model).detect(pictures)):
             if not same_detections(ours, theirs):
                 raise ExportFailed(f"{path.name}: the exported detector's boxes differ from the model's")
     else:
-        difference = np.abs(model.probabilities(pictures) - onnx_model.probabilities(pictures)).max()
+        difference = np.abs(
+            model.probabilities(pictures) - cast(OnnxClassifier, onnx_model).probabilities(pictures)
+        ).max()
         if difference > PROBABILITY_TOLERANCE:
             raise ExportFailed(f"{path.name}: the exported probabilities differ from the model's by {difference:.2g}")
 

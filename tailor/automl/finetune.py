@@ -121,7 +121,8 @@ def fine_tune(
     generator = np.random.default_rng(seed)
     torch.manual_seed(seed)
     # Channels-last on every device: oneDNN's CPU convolutions run these networks about 1.4x faster that way too.
-    network = network.to(device, memory_format=torch.channels_last)
+    # torch's stubs leave memory_format out of .to(device, ...), which Module.to accepts (it parses as Tensor.to does)
+    network = network.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     trainable = _trainable(network, recipe.adaptation)
     optimiser = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps_per_epoch = math.ceil(len(train) / recipe.batch_size)
@@ -171,7 +172,7 @@ def fine_tune(
 
 
 def predict(
-    network: nn.Module, crops: Crops, rows: np.ndarray, *, multilabel: bool, device: torch.device,
+    network: Classifier, crops: Crops, rows: np.ndarray, *, multilabel: bool, device: torch.device,
     step: Callable[[], None] = lambda: None,
 ) -> np.ndarray:
     network.eval()
@@ -227,7 +228,7 @@ def _loss(train_targets: np.ndarray, classes: int, multilabel: bool, smoothing: 
             np.clip((len(train_targets) - positives) / np.maximum(positives, 1), 0.1, 10.0), dtype=torch.float32,
             device=device,
         )
-        criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        criterion: nn.Module = nn.BCEWithLogitsLoss(pos_weight=pos_weight)  # or CrossEntropyLoss, below
         return lambda logits, y: criterion(logits, y.float() * (1 - smoothing) + smoothing / 2)
     counts = np.bincount(train_targets, minlength=classes).astype(np.float64)
     # Balanced class weights (scikit-learn's rule), as the probe uses: a large class cannot drown the small ones.

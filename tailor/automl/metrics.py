@@ -31,8 +31,8 @@ def classification_performance(
         )
     present = hot.any(axis=0)
     per_class_ap = np.full(num_classes, np.nan)
-    for c in np.flatnonzero(present):
-        per_class_ap[c] = average_precision_score(hot[:, c], scores[:, c])
+    for column in np.flatnonzero(present):
+        per_class_ap[column] = average_precision_score(hot[:, column], scores[:, column])
     tags = {}
     if multilabel:
         cut = np.full(num_classes, 0.5) if thresholds is None else np.asarray(thresholds, dtype=float)

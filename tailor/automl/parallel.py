@@ -200,7 +200,9 @@ class TrialProcesses:
 
 
 def log_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else 0.0
+    # Optuna sets a trial's start whenever it sets its end: testing the start too is for the types (both Optional).
+    seconds = ((trial.datetime_complete - trial.datetime_start).total_seconds()
+               if trial.datetime_complete and trial.datetime_start else 0.0)
     log.info("trial %d %s in %.1f s: %s %s", trial.number, trial.state.name.lower(), seconds, trial.value, trial.params)
 
 

@@ -24,7 +24,8 @@ class Predictor:
         self.config = config
         self.device = torch.device(device)
         # Channels-last on every device: faster on GPUs, and with oneDNN on CPUs too.
-        self.network = network.eval().to(self.device, memory_format=torch.channels_last)
+        # (torch's stubs leave memory_format out of .to(device, ...), which Module.to accepts)
+        self.network: Ensemble = network.eval().to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         # Members that share a preprocessing share its tensor.
         self._groups = config.preprocess_groups()
 

@@ -552,7 +552,7 @@ def start_trials(
     on = torch.device(torch_device_name(device))
     if on.type == "cuda":
         torch.cuda.set_device(on)  # what runs on "the current device" runs on this one, and no context opens on cuda:0
-    cache = FeatureCache(setup.images, setup.weights_dir, on, shared=Remote(relay, "features"))  # type: ignore[arg-type]
+    cache = FeatureCache(setup.images, setup.weights_dir, on, shared=Remote(relay, "features"))
     search = Search(
         labels=setup.labels, images=setup.images, cache=cache, backbones=setup.backbones,
         ledger=setup.ledger.for_device(slot), folds=setup.folds, weights_dir=setup.weights_dir, device=on,

@@ -135,8 +135,10 @@ def _train(
         should_stop=request.should_stop, on_progress=request.on_progress,
     )
     processes = None
+    storage: str | optuna.storages.BaseStorage | None
     host, storage = _host(request, labels, backbones, folds, ledger, minimum), request.study_storage
     if host is not None:
+        assert request.study_storage is not None  # a host is only made with a study storage (_host)
         storage = heartbeat_storage(request.study_storage)
     try:
         if len(devices) > 1:

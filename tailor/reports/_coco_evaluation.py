@@ -27,15 +27,23 @@ class Boxes(Protocol):
     """What is evaluated: a detector's boxes and the true boxes on each image (`DetectionPredictions`, which
     evaluates itself with this module, hence a protocol rather than an import)."""
 
+    # Read-only properties: `DetectionPredictions` is a frozen dataclass, whose fields cannot be set.
     @property
     def count(self) -> int: ...
-    image_sizes: tuple[tuple[int, int], ...]
-    class_names: tuple[str, ...]
-    true_boxes: tuple[np.ndarray, ...]
-    true_labels: tuple[np.ndarray, ...]
-    boxes: tuple[np.ndarray, ...]
-    labels: tuple[np.ndarray, ...]
-    scores: tuple[np.ndarray, ...]
+    @property
+    def image_sizes(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
+    @property
+    def true_boxes(self) -> tuple[np.ndarray, ...]: ...
+    @property
+    def true_labels(self) -> tuple[np.ndarray, ...]: ...
+    @property
+    def boxes(self) -> tuple[np.ndarray, ...]: ...
+    @property
+    def labels(self) -> tuple[np.ndarray, ...]: ...
+    @property
+    def scores(self) -> tuple[np.ndarray, ...]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +106,7 @@ def _annotations(boxes: tuple[np.ndarray, ...], labels: tuple[np.ndarray, ...],
                  scores: tuple[np.ndarray, ...] | None = None) -> list[dict[str, Any]]:
     """COCO annotations of every image's boxes, numbered 1, 2, ... in image order: the number less one is the box's
     index in the concatenation of all images' boxes. (COCOeval marks "no match" with 0, so no id may be 0.)"""
-    annotations = []
+    annotations: list[dict[str, Any]] = []
     for image, image_boxes in enumerate(boxes):
         for index, (x1, y1, x2, y2) in enumerate(image_boxes.tolist()):
             width, height = x2 - x1, y2 - y1

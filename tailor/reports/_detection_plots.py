@@ -24,7 +24,7 @@ class DetectionPlot(str, Enum):
         return f"{self.value}.png"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # shadows str.title() on purpose: no one title-cases a plot's value
         return _TITLES[self]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
 import numpy as np
@@ -40,7 +40,7 @@ class Plot(str, Enum):
         return f"{self.value}.png"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # shadows str.title() on purpose: no one title-cases a plot's value
         return _TITLES[self]
 
 
@@ -190,7 +190,7 @@ def _square_axes(title: str, x_label: str, y_label: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
-def _finish_curves(axes: Axes, report: Mapping[str, Any], location: str) -> None:
+def _finish_curves(axes: Axes, report: Mapping[str, Any], location: Literal["lower left", "lower right"]) -> None:
     if not axes.get_legend_handles_labels()[0]:
         axes.text(0.5, 0.5, "no class has both positive and negative images", ha="center", va="center")
     elif len(report["classNames"]) <= MAX_LEGEND_ENTRIES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ STORED_VERSION = 1
 
 def save_predictions(path: Path, predictions: Predictions | DetectionPredictions) -> None:
     """Written atomically (a temporary file renamed into place)."""
+    body: dict[str, Any]  # a JSON object: its values are of many types
     if isinstance(predictions, DetectionPredictions):
         body = {
             "kind": predictions.kind.role, "classNames": list(predictions.class_names),

@@ -89,7 +89,7 @@ class Detector:
         self.config = config
         self.device = torch.device(device)
         self.network = network.eval().to(self.device)
-        self.network.transform.resize = _as_given  # type: ignore[method-assign]
+        self.network.transform.resize = _as_given
         self.network.score_thresh = config.score_floor if score_floor is None else score_floor
 
     @classmethod

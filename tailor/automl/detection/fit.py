@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -188,7 +189,8 @@ def validation_map50(network: FCOS, images: list[Image.Image], targets: Targets,
         return 0.0
     found = detect(network, [images[r] for r in rows], device, step)
     predictions = predictions_of(found, [images[r] for r in rows], targets, rows, class_names)
-    return float(detection_performance(predictions)["meanAveragePrecision50"] or 0.0)
+    # null (None) when no validation image has a true box
+    return float(cast("float | None", detection_performance(predictions)["meanAveragePrecision50"]) or 0.0)
 
 
 def predictions_of(found, images, targets: Targets, rows: np.ndarray, class_names, names=None) -> DetectionPredictions:

@@ -58,7 +58,7 @@ def join_exploration(request: JoinRequest) -> JoinResult:
                 return 0.0, None
             fitted = _on_cpu(fitted)
             if fitted.last is not None and fitted.best_epoch == fitted.epochs_done:
-                fitted.state = None  # type: ignore[assignment]  # the same weights as `last`: sent once
+                fitted.state = None  # the same weights as `last`: sent once
             return fitted.score, _Explored(recipe, fitted)
 
         return objective

@@ -11,10 +11,12 @@ import logging
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import timm
 import torch
 from timm.layers import freeze_batch_norm_2d
+from timm.models import FeatureInfo
 from torch import nn
 from torchvision.models.detection import FCOS
 from torchvision.models.detection.fcos import FCOSHead
@@ -39,7 +41,8 @@ def pyramid_indices(timm_name: str) -> tuple[int, ...] | None:
             body = timm.create_model(timm_name, pretrained=False, features_only=True)
     except (RuntimeError, ValueError, TypeError, AttributeError):  # an architecture without features_only
         return None
-    reductions = body.feature_info.reduction()  # type: ignore[attr-defined]
+    # A features_only network's feature_info is a timm FeatureInfo, which nn.Module's attribute types cannot know.
+    reductions = cast(FeatureInfo, body.feature_info).reduction()
     last = {stride: i for i, stride in enumerate(reductions) if stride in PYRAMID_STRIDES}
     return tuple(last[stride] for stride in PYRAMID_STRIDES) if len(last) == len(PYRAMID_STRIDES) else None
 
@@ -48,7 +51,7 @@ class PyramidBackbone(nn.Module):
     def __init__(self, body: nn.Module):
         super().__init__()
         self.body = body
-        channels = body.feature_info.channels()  # type: ignore[attr-defined]
+        channels = cast(FeatureInfo, body.feature_info).channels()  # a features_only network's (see pyramid_indices)
         self.fpn = FeaturePyramidNetwork(channels, FPN_CHANNELS, extra_blocks=LastLevelP6P7(FPN_CHANNELS, FPN_CHANNELS))
         self.out_channels = FPN_CHANNELS
 
@@ -104,7 +107,7 @@ def _freeze_early_stages(body: nn.Module) -> None:
     """The stages up to the first one the pyramid reads (stride 8) keep their ImageNet weights: edges and textures
     transfer as they are, a few images cannot improve them, and their backward pass at high resolution was 60% of
     a training step on a CPU (torchvision's detectors freeze their backbone's first stages for the same reasons)."""
-    first = body.feature_info.module_name()[0]  # type: ignore[attr-defined]
+    first = cast(FeatureInfo, body.feature_info).module_name()[0]  # a features_only network's (see pyramid_indices)
     reached = False
     for name, parameter in body.named_parameters():  # in the order of the forward pass
         inside = name.startswith(first + ".")

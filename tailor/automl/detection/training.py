@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import optuna
@@ -74,11 +75,11 @@ def input_size_for(images, targets: Targets, rows: np.ndarray) -> int:
     """The smallest of MIN_SIZES (the shorter side images are resized to) at which the small objects of these images
     span SMALL_OBJECT_PIXELS, or the largest: below it they are too small for the pyramid's finest level to find,
     whatever the budget. (Larger inputs help too, where the budget pays for them: choose_input_size.)"""
-    sides = []  # each box's shorter side, as a fraction of its image's shorter side (what the resize fixes)
+    per_image = []  # each box's shorter side, as a fraction of its image's shorter side (what the resize fixes)
     for r in rows.tolist():
         boxes = targets.boxes[r]
-        sides.append(np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / min(images[r].size))
-    sides = np.concatenate(sides) if sides else np.empty(0)
+        per_image.append(np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / min(images[r].size))
+    sides = np.concatenate(per_image) if per_image else np.empty(0)
     if sides.size == 0:
         return DEFAULT_RECIPE.min_size
     small = float(np.percentile(sides, SMALL_OBJECT_QUANTILE))
@@ -317,8 +318,9 @@ class _Training:
         }
         return Host(setup, self.ledger, request.invitation.exchange, request.invitation.invite)
 
-    def _study_storage(self, host: Host | None):
-        return self.request.study_storage if host is None else heartbeat_storage(self.request.study_storage)
+    def _study_storage(self, host: Host | None) -> str | optuna.storages.BaseStorage | None:
+        # A host is only made with a study storage (_host).
+        return self.request.study_storage if host is None else heartbeat_storage(cast(str, self.request.study_storage))
 
     def _take(self, host: Host | None) -> None:
         """The runs the joined workers explored since the last look."""
@@ -342,7 +344,7 @@ class _Training:
         if explored.fitted is None:
             return 0.0
         if explored.fitted.state is None:  # its best epoch was its last
-            explored.fitted.state = explored.fitted.last.state  # type: ignore[union-attr]
+            explored.fitted.state = explored.fitted.last.state
         return self._keep(explored.recipe, explored.fitted, exploring=True)
 
     def exploring(self, trial: optuna.Trial, *, has_model: bool) -> tuple[DetectionRecipe, Fitted | None]:
@@ -400,7 +402,8 @@ class _Training:
             pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
         )
         study.enqueue_trial(self._params(first))
-        asked, reported = [0], [None]
+        asked: list[int] = [0]
+        reported: list[tuple[int, float | None] | None] = [None]
 
         def searching(slot: int) -> bool:
             """The study's stopping rule, on each device's part of the exploration."""
@@ -585,7 +588,7 @@ class _ExploringSetup:
     ledger: BudgetLedger  # a shared one, with an account per device
 
 
-def _no_fetch(url: str) -> bytes:
+def _no_fetch(url: str, max_bytes: int) -> bytes:
     raise RuntimeError("a trial process loads no images: they come with its setup")
 
 
@@ -622,7 +625,7 @@ def start_exploring(
         if fitted is not None:
             fitted = _on_cpu(fitted)
             if fitted.last is not None and fitted.best_epoch == fitted.epochs_done:
-                fitted.state = None  # type: ignore[assignment]  # the same weights as `last`: sent once
+                fitted.state = None  # the same weights as `last`: sent once
         return _Explored(recipe, fitted)
 
     return run_trial
