@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.azurite", "tests.browser", "tests.trained"]
+pytest_plugins = ["tests.azurite", "tests.browser", "tests.lanes", "tests.trained"]
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

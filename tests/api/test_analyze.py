@@ -333,6 +333,7 @@ def test_the_local_copies_keep_to_their_bound(tmp_path: Path, shapes_model: Path
             assert copies == [client.app.state.services.models.get(name).artifact]
 
 
+@pytest.mark.slow
 def test_an_operator_backbone_set_on_the_worker_trains_and_analyze_prepares_images_as_training_did(
     tmp_path: Path, weights_dir: Path
 ) -> None:

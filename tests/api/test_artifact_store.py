@@ -61,6 +61,7 @@ def stored(settings: Settings, artifact: str) -> bool:
         context.close()
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_one_host_is_served_by_another(hosts: Hosts, tmp_path: Path) -> None:
     worker = JobContext(hosts.host("worker"))
     data = shapes_dataset(tmp_path / "data", classes=3, per_class=4)

@@ -105,6 +105,7 @@ def test_an_image_without_objects_gives_an_empty_list(client: TestClient) -> Non
     assert analyze(client, empty)["customModelResult"]["objectsResult"]["values"] == []
 
 
+@pytest.mark.slow
 def test_train_query_evaluate_and_predict_with_the_sample_clients(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     root = Path(settings.data_roots[0])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.coco.builders import classification
 from tests.fuzzing import Fuzzer
 
@@ -14,6 +16,7 @@ from .conftest import TRAINING_KEY, LiveServer, make_settings
 REQUESTS = 300
 
 
+@pytest.mark.slow
 def test_a_fuzz_of_the_openapi_document_meets_no_server_error(tmp_path: Path) -> None:
     # Trainings cannot cost anything: the budget is capped, and the dataset's images do not exist.
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'tailor.db'}", max_budget_hours=0.001,

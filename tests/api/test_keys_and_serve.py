@@ -62,6 +62,7 @@ def wait_until_serving(process: subprocess.Popen[str], port: int, output: IO[str
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
@@ -89,6 +90,7 @@ def test_tailor_serve_starts_on_the_embedded_default_and_prints_url_and_key(tmp_
     assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_at_scale_without_a_secret_key_nothing_starts_and_the_setting_is_named(tmp_path: Path, command: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}
@@ -102,6 +104,7 @@ def test_at_scale_without_a_secret_key_nothing_starts_and_the_setting_is_named(t
     assert not (tmp_path / "data" / "secret.key").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_a_secret_key_that_opens_no_token_stops_serve_and_worker_at_start(tmp_path: Path, command: str) -> None:
     database = f"sqlite:///{tmp_path / 'tailor.db'}"
@@ -135,6 +138,7 @@ def test_an_unexpected_failure_is_a_500_with_an_id_and_no_traceback(tmp_path: Pa
     assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
 
 
+@pytest.mark.slow
 def test_tailor_serve_logs_json_lines_that_carry_each_requests_id(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAILOR_")}

@@ -42,6 +42,7 @@ def poll(api: Api, path: str, statuses: set[str], timeout: float) -> dict:
         time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_train_to_success_with_metrics_and_an_honest_bill(api: Api) -> None:
     register_shapes(api, "shapes")
     created = api.call("PUT", "models/m1", json=model_body("shapes", 0.01))
@@ -89,6 +90,7 @@ def test_a_classifier_needs_a_classification_dataset(api: Api) -> None:
     assert response.status_code == 400 and "imageClassification" in error_of(response)["message"]
 
 
+@pytest.mark.slow
 def test_pascal_case_and_an_existing_name(api: Api) -> None:
     register_shapes(api, "shapes", per_class=2)
     body = {"TrainingParameters": {"TrainingDatasetName": "shapes", "TimeBudgetInHours": 0.005,
@@ -99,6 +101,7 @@ def test_pascal_case_and_an_existing_name(api: Api) -> None:
     wait_for(api, "m", FINAL)
 
 
+@pytest.mark.slow
 def test_cancel_while_training_then_delete(api: Api) -> None:
     register_shapes(api, "noise", classes=4, per_class=8, learnable=False)
     assert api.call("PUT", "models/long", json=model_body("noise", 0.05)).status_code == 201
@@ -114,6 +117,7 @@ def test_cancel_while_training_then_delete(api: Api) -> None:
     assert api.call("DELETE", "models/long").status_code == 204
 
 
+@pytest.mark.slow
 def test_cancel_before_training_starts_is_immediate(api: Api) -> None:
     register_shapes(api, "shapes", per_class=2)
     for name in ("first", "second"):  # one runner, one job at a time: the second waits
@@ -129,6 +133,7 @@ def test_cancel_and_delete_of_a_missing_model_are_404(api: Api) -> None:
     assert api.call("DELETE", "models/none").status_code == 404
 
 
+@pytest.mark.slow
 def test_not_enough_budget_fails_with_the_minimum_and_a_suggestion(api: Api) -> None:
     register_shapes(api, "shapes", classes=3, per_class=20)
     assert api.call("PUT", "models/tiny", json=model_body("shapes", 0.0001)).status_code == 201
@@ -138,6 +143,7 @@ def test_not_enough_budget_fails_with_the_minimum_and_a_suggestion(api: Api) -> 
     assert model["trainingCostInMinutes"] == 0 and set(model["error"]) == {"code", "message"}
 
 
+@pytest.mark.slow
 def test_quotas_checked_when_training_starts_fail_as_dataset_corrupt(api: Api) -> None:
     register_shapes(api, "small", classes=2, per_class=1)  # registration takes it; training needs 2 a class
     assert api.call("PUT", "models/m", json=model_body("small", 0.01)).status_code == 201
@@ -146,6 +152,7 @@ def test_quotas_checked_when_training_starts_fail_as_dataset_corrupt(api: Api) -
     assert "tooFewImagesPerCategory" in model["error"]["message"] or "at least 2" in model["error"]["message"]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_retried_and_ends_in_a_definite_state(api: Api) -> None:
     register_shapes(api, "noise", classes=3, per_class=8, learnable=False)
     assert api.call("PUT", "models/victim", json=model_body("noise", 0.004)).status_code == 201

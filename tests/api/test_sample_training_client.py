@@ -43,6 +43,7 @@ def upload_shapes(azurite, tmp_path: Path, container: str, **options) -> str:
     return url.rsplit("/", 1)[0] + "/train.json"
 
 
+@pytest.mark.slow
 def test_train_query_wait_and_cancel(live: LiveServer, azurite, tmp_path: Path) -> None:
     args = (ResourceType.MULTI_SERVICE_RESOURCE, None, live.url, TRAINING_KEY)
     DatasetClient(*args).register_dataset(

@@ -184,6 +184,7 @@ def test_the_input_size_is_the_smallest_at_which_the_small_objects_span_four_str
     assert input_size_for([Image.new("RGB", (300, 200))], empty, np.arange(1)) == 320
 
 
+@pytest.mark.slow
 def test_the_schedule_ends_where_replan_says_and_keep_last_keeps_its_end(tmp_path: Path, weights_dir: Path) -> None:
     """fit's epochs follow `replan` (what the budget pays for, once an epoch has been timed), shorter or longer than
     the recipe planned."""

@@ -108,6 +108,7 @@ def _start(setup: str, device: str, slot: int, relay: Relay, should_stop):
     return run_trial
 
 
+@pytest.mark.slow
 def test_a_trial_process_runs_the_coordinators_trial_and_its_death_is_an_error() -> None:
     processes = TrialProcesses(["cpu:0"], _start, "set up")
     try:

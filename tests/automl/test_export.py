@@ -68,6 +68,7 @@ def test_an_exported_classifier_answers_as_the_model(name, tmp_path, weights_dir
     assert (ours.argmax(1) == theirs.argmax(1)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BACKBONES))
 def test_an_exported_detector_answers_as_the_model_at_any_size(name, tmp_path, weights_dir, photographs) -> None:
     artifact = detector_artifact(tmp_path, weights_dir, name)
@@ -81,6 +82,7 @@ def test_an_exported_detector_answers_as_the_model_at_any_size(name, tmp_path, w
         assert np.abs(ours["boxes"] - theirs["boxes"]).max(1).__lt__(0.1).mean() > 0.9  # mostly in the same order
 
 
+@pytest.mark.slow
 def test_an_ensemble_of_two_preprocessings_takes_one_input_for_each(tmp_path, weights_dir, photographs) -> None:
     artifact = classifier_artifact(tmp_path, weights_dir, ["mobilenetv2_100", "efficientnet_lite1"], multilabel=True)
     path = export_onnx(artifact, tmp_path / "ensemble.onnx", model_name="kitchen")
@@ -98,6 +100,7 @@ def test_an_ensemble_of_two_preprocessings_takes_one_input_for_each(tmp_path, we
     assert not np.allclose(theirs.sum(1), 1.0)  # per-tag sigmoids, not a softmax
 
 
+@pytest.mark.slow
 def test_a_detectors_metadata_says_how_to_prepare_its_input(tmp_path, weights_dir) -> None:
     metadata = read_metadata(export_onnx(detector_artifact(tmp_path, weights_dir, "mobilenetv2_100"),
                                          tmp_path / "d.onnx"))

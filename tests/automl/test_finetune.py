@@ -87,6 +87,7 @@ def test_last_stages_train_the_end_of_the_network_and_leave_the_rest_as_it_was(t
     assert not torch.equal(after["head.weight"], before["head.weight"])
 
 
+@pytest.mark.slow
 def test_full_fine_tuning_learns_and_reports_every_epoch(tmp_path: Path, weights_dir: Path) -> None:
     images, targets = images_and_targets(tmp_path, per_class=6)
     crops = Crops(images, replace(get_backbone(BACKBONE).preprocess, input_size=SIZE))

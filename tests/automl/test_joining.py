@@ -99,6 +99,7 @@ def test_a_second_worker_joins_the_search_and_the_bill_stays_within_the_budget(
     assert search["trials"] == result.trials >= len(ours) + len(done) - 1 and result.best_score > 0.5
 
 
+@pytest.mark.slow
 def test_a_dead_joined_workers_trial_is_failed_and_run_again_and_the_host_does_not_wait_for_ever(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:

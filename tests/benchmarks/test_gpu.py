@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_gpu_benchmark_runs_every_section_as_a_dry_run_on_the_cpu(tmp_path: Path, weights_dir: Path) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))

@@ -112,6 +112,7 @@ def test_delete_prefix_takes_whole_folders_only(storage: Storage) -> None:
     assert not storage.exists("projects/2/images/0.jpg")
 
 
+@pytest.mark.slow
 def test_delete_prefix_in_batches(storage: Storage) -> None:
     # More objects than one Azure blob batch takes (256).
     for i in range(300):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -152,6 +153,7 @@ def test_import_of_an_empty_folder_says_what_to_do(tmp_path: Path) -> None:
     assert "its own folder" in result.output
 
 
+@pytest.mark.slow
 def test_the_installed_console_script_keeps_the_exit_codes(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("tailor")  # installed by `pip install -e .` beside this Python
     good = write(tmp_path / "good.json", classification())

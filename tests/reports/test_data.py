@@ -84,6 +84,7 @@ def test_reliability_bins_hold_their_lower_edge_and_the_last_holds_one(tmp_path:
     assert bins[14]["count"] == 1
 
 
+@pytest.mark.slow
 def test_reliability_bins_average_to_the_calibration_error_automl_reports(tmp_path: Path) -> None:
     from tailor.automl.metrics import classification_performance
 

@@ -129,6 +129,7 @@ def test_a_ten_class_report_of_1000_images_is_written_fast(tmp_path: Path) -> No
     assert time.perf_counter() - started < 3.0  # COCOeval included, run once for the figures and the report
 
 
+@pytest.mark.slow
 def test_detector_reports_written_in_threads_at_once_are_those_written_alone(tmp_path: Path) -> None:
     """COCOeval's quieted stdout, the plots and the fonts of the labels: nothing may leak between threads."""
     sets = {name: random_detections(4, 80, seed=seed) for seed, name in enumerate(["first", "second", "third"])}

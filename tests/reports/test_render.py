@@ -135,6 +135,7 @@ def test_hostile_names_are_text_everywhere(tmp_path: Path) -> None:
             image.load()
 
 
+@pytest.mark.slow
 def test_multilabel_and_many_class_reports_render(tmp_path: Path) -> None:
     for name, predictions in [("tags", random_multilabel(12, 300)), ("many", random_multiclass(60, 600))]:
         report = write_report(tmp_path / name, predictions, title=name, performance={})
@@ -144,6 +145,7 @@ def test_multilabel_and_many_class_reports_render(tmp_path: Path) -> None:
     assert "Threshold" in (tmp_path / "tags" / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_ten_class_report_is_written_fast(tmp_path: Path) -> None:
     predictions = random_multiclass(10, 1000)
     write_report(tmp_path / "warm", predictions, title="warm", performance={})  # fonts and caches loaded once
@@ -152,6 +154,7 @@ def test_a_ten_class_report_is_written_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 2.0
 
 
+@pytest.mark.slow
 def test_reports_written_in_threads_at_once_are_those_written_alone(tmp_path: Path) -> None:
     """A server writes reports from several threads: no drawing state may leak from one figure into another."""
     sets = {"classes": random_multiclass(6, 200), "tags": random_multilabel(4, 150)}

@@ -419,6 +419,7 @@ def test_processes_starting_at_once_migrate_once(blank_database_url: str, start:
 
 
 
+@pytest.mark.slow
 def test_an_api_and_workers_starting_together_migrate_once(blank_database_url: str) -> None:
     """The same race between real processes, each its own interpreter, as `docker compose up` starts them."""
     program = (

@@ -8,9 +8,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.wheels import REPO, build_wheel
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_migrations_and_they_run_from_it(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -104,6 +104,7 @@ def stop(*workers: subprocess.Popen[str] | None) -> str:
     return output
 
 
+@pytest.mark.slow
 def test_a_model_queued_in_redis_is_trained_and_evaluated_by_a_worker_process(deployment: Deployment) -> None:
     with TestClient(create_app(deployment.settings)) as client:
         worker = deployment.start_worker()
@@ -126,6 +127,7 @@ def test_a_model_queued_in_redis_is_trained_and_evaluated_by_a_worker_process(de
     assert "train_model" in output and "evaluate_model" in output
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_training_is_replaced_by_another_within_the_lease(deployment: Deployment) -> None:
     from tailor.workers.arq_worker import LEASE_SECONDS
 
@@ -175,6 +177,7 @@ def add_dataset(context: JobContext, *, learnable: bool) -> None:
     context.store.datasets.insert("shapes", DatasetSpec(AnnotationKind.CLASSIFICATION, (str(path),), {}, Access()))
 
 
+@pytest.mark.slow
 def test_an_api_restarted_with_queued_work_starts_serves_and_the_work_runs(deployment: Deployment) -> None:
     """What an API stopped during a backlog leaves: a model and an evaluation created but never queued, and a model
     whose worker died mid-training and was then cancelled. The next API starts, queues them, and enqueues what its
@@ -246,6 +249,7 @@ def test_a_job_whose_tries_are_spent_is_given_up_with_an_incident_id(
     assert queued(settings) == []
 
 
+@pytest.mark.slow
 def test_a_worker_stopping_stops_its_training_within_a_step_and_hands_the_job_back(deployment: Deployment) -> None:
     """A worker told to stop (SIGTERM, Ctrl-C) mid-training: the training thread stops at its next step, so the
     worker exits with the device free; the model is left `training` and its job queued again, without spending a
@@ -344,6 +348,7 @@ def redis_answering_at(port: int) -> Iterator[None]:
         server.server_close()
 
 
+@pytest.mark.slow
 def test_an_api_starts_while_redis_is_down_and_queues_its_work_once_redis_answers(deployment: Deployment) -> None:
     port = free_port()  # nothing listens there yet: Redis is down
     settings = deployment.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})

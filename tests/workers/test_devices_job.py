@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import optuna
+import pytest
 
 from tailor.blobs import Access
 from tailor.coco import AnnotationKind
@@ -20,6 +21,7 @@ from tests.databases import empty_database_url
 from tests.images import shapes_dataset
 
 
+@pytest.mark.slow
 def test_a_training_on_two_cpu_slots_runs_its_trials_side_by_side(tmp_path: Path, postgres_url: str) -> None:
     database_url = empty_database_url("postgresql", tmp_path, postgres_url)
     root = tmp_path / "datasets"

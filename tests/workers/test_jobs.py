@@ -44,6 +44,7 @@ def new_model(context: JobContext, name: str = "m", budget_hours: float = 0.01) 
     context.store.models.insert(name, TrainingParameters("shapes", budget_hours, ModelKind.CLASSIFIER), None)
 
 
+@pytest.mark.slow
 def test_a_model_trains_to_success_and_records_its_artifact(tmp_path: Path, database_url: str) -> None:
     """On SQLite and PostgreSQL: the Optuna study is kept in the same database as the metadata."""
     context = make_context(tmp_path, database_url)
@@ -86,6 +87,7 @@ def test_the_budget_is_in_the_progress_from_the_start_before_any_trial(context: 
                         "budgetUsedSeconds": 0.0, "budgetSeconds": 36.0}
 
 
+@pytest.mark.slow
 def test_an_unexpected_failure_is_unknown_with_an_incident_id(context: JobContext) -> None:
     new_model(context)
     blocked = context.artifact_dir("m", 1).parent
@@ -107,6 +109,7 @@ def test_nothing_to_do_for_final_missing_or_cancelling_models(context: JobContex
     assert run_training("stopping", context) is ModelStatus.CANCELLED
 
 
+@pytest.mark.slow
 def test_an_attempt_left_in_training_by_a_crash_is_replaced_and_not_billed(context: JobContext) -> None:
     new_model(context)
     context.store.models.move("m", ModelStatus.NOT_STARTED, ModelStatus.TRAINING, attempt=1, billed_seconds=999.0)
@@ -115,6 +118,7 @@ def test_an_attempt_left_in_training_by_a_crash_is_replaced_and_not_billed(conte
     assert model.attempt == 2 and model.billed_seconds <= 36
 
 
+@pytest.mark.slow
 def test_a_trained_model_that_cannot_be_stored_fails_as_unknown(context: JobContext) -> None:
     # The storage refuses every object (a file stands where its folder must be): the training ends, definitely.
     (context.settings.data_dir / "storage").write_text("in the way")
@@ -125,6 +129,7 @@ def test_a_trained_model_that_cannot_be_stored_fails_as_unknown(context: JobCont
     assert model.artifact is None and not context.artifact_dir("m", 1).exists()  # nothing left on this host
 
 
+@pytest.mark.slow
 def test_two_live_attempts_racing_the_replaced_one_never_writes_over_the_newer(
     tmp_path: Path, database_url: str, weights_dir: Path
 ) -> None:
