@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -143,15 +142,6 @@ def test_multilabel_and_many_class_reports_render(tmp_path: Path) -> None:
         page = (tmp_path / name / "report.html").read_text()
         assert page.count("data:image/png;base64,") == 5
     assert "Threshold" in (tmp_path / "tags" / "report.html").read_text()
-
-
-@pytest.mark.slow
-def test_a_ten_class_report_is_written_fast(tmp_path: Path) -> None:
-    predictions = random_multiclass(10, 1000)
-    write_report(tmp_path / "warm", predictions, title="warm", performance={})  # fonts and caches loaded once
-    started = time.perf_counter()
-    write_report(tmp_path / "report", predictions, title="timed", performance=PERFORMANCE)
-    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.slow
